@@ -1,0 +1,388 @@
+"""TOML + environment → frozen dataclasses, one per section, validated with key paths.
+
+Every problem in a file is collected and reported at once ("sources[3].kind: must be
+one of ..."), so an operator fixes a config in one edit rather than one error per run.
+Secrets come only from the environment and never appear in repr or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crawler.relevance import TopicConfig, TopicRule
+from crawler.settings import NetworkConfig
+from storage.records import SOURCE_KINDS, Source
+
+DEFAULT_CONFIG_NAME = "distillwatch.toml"
+ENV_CONFIG = "DISTILLWATCH_CONFIG"
+
+
+class ConfigError(Exception):
+    """Bad configuration; the message lists every problem with its key path."""
+
+    def __init__(self, origin: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"config: {origin}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    poll_interval: int = 900  # seconds
+    digest_time: str = "08:00"
+    timezone: str = "UTC"
+    digest_period_hours: int = 24
+
+
+@dataclass(frozen=True)
+class BreakingConfig:
+    min_outlets: int = 3
+    window_minutes: int = 180
+    priority_at_least: int = 2  # an on-topic article from a source this important is breaking at once
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    channel: str = ""
+    api_base_url: str = ""
+    admins: tuple[int, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channel)
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.recipients)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Read from the environment only; repr never shows them."""
+
+    telegram_token: str = field(default="", repr=False)
+    smtp_password: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
+        env = dict(os.environ) if env is None else env
+        return cls(env.get("TELEGRAM_BOT_TOKEN", ""), env.get("SMTP_PASSWORD", ""))
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: tuple[Source, ...]
+    topic: TopicConfig
+    network: NetworkConfig = NetworkConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    breaking: BreakingConfig = BreakingConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    email: EmailConfig = EmailConfig()
+    storage_path: Path = Path("distillwatch.db")
+    outbox_dir: Path = Path("out")
+    secrets: Secrets = Secrets()
+    origin: str = "embedded default"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.schedule.timezone)
+
+
+def default_config_text() -> str:
+    """The embedded default: real feeds that cover the topic, and its rules."""
+    return resources.files("distillwatch").joinpath("default.toml").read_text("utf-8")
+
+
+def resolve_config_path(flag: str | None, env: dict[str, str] | None = None) -> Path | None:
+    """--config, then $DISTILLWATCH_CONFIG, then ./distillwatch.toml; None means the embedded default."""
+    env = dict(os.environ) if env is None else env
+    if flag:
+        return Path(flag)
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG])
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.exists() else None
+
+
+def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load and validate; raises ConfigError naming every bad key."""
+    if path is None:
+        text, origin, base = default_config_text(), "embedded default", Path.cwd()
+    else:
+        origin, base = str(path), path.resolve().parent
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            raise ConfigError(origin, ["file not found (run 'distillwatch init' to write one)"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(origin, [f"cannot read: {exc}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(origin, [f"invalid TOML: {exc}"]) from None
+    return parse_config(data, origin=origin, base=base, env=env)
+
+
+def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None = None,
+                 env: dict[str, str] | None = None) -> Config:
+    v = _Validator()
+    known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "storage", "outbox"}
+    v.unknown_keys(data, known, "")
+    sources = tuple(_sources(v, data.get("sources", [])))
+    topic = _topic(v, v.table(data, "topic"))
+    network = _network(v, v.table(data, "network"))
+    schedule = _schedule(v, v.table(data, "schedule"))
+    breaking = _breaking(v, v.table(data, "breaking"))
+    telegram = _telegram(v, v.table(data, "telegram"))
+    email = _email(v, v.table(data, "email"))
+    storage = v.table(data, "storage")
+    v.unknown_keys(storage, {"path"}, "storage")
+    outbox = v.table(data, "outbox")
+    v.unknown_keys(outbox, {"dir"}, "outbox")
+    if v.problems:
+        raise ConfigError(origin, v.problems)
+    base = base or Path.cwd()
+    storage_path = Path(os.path.expanduser(v.str(storage, "path", "storage", "distillwatch.db")))
+    outbox_dir = Path(os.path.expanduser(v.str(outbox, "dir", "outbox", "out")))
+    return Config(
+        sources=sources,
+        topic=topic,
+        network=network,
+        schedule=schedule,
+        breaking=breaking,
+        telegram=telegram,
+        email=email,
+        storage_path=storage_path if storage_path.is_absolute() else base / storage_path,
+        outbox_dir=outbox_dir if outbox_dir.is_absolute() else base / outbox_dir,
+        secrets=Secrets.from_env(env),
+        origin=origin,
+    )
+
+
+class _Validator:
+    """Typed getters that record a problem with its key path instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def table(self, data: dict, key: str) -> dict:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table")
+            return {}
+        return value
+
+    def unknown_keys(self, data: dict, known: set[str], path: str) -> None:
+        for key in sorted(set(data) - known):
+            self.fail(f"{path}.{key}" if path else key, "unknown key (known: " + ", ".join(sorted(known)) + ")")
+
+    def _get(self, data: dict, key: str, path: str, kind: type | tuple, default: Any, label: str) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else ()):
+            self.fail(f"{path}.{key}", f"must be {label}, not true/false")
+            return default
+        if not isinstance(value, kind):
+            self.fail(f"{path}.{key}", f"must be {label}, got {type(value).__name__}")
+            return default
+        return value
+
+    def str(self, data: dict, key: str, path: str, default: str = "") -> str:
+        return self._get(data, key, path, str, default, "a string")
+
+    def bool(self, data: dict, key: str, path: str, default: bool) -> bool:
+        return self._get(data, key, path, bool, default, "true or false")
+
+    def int(self, data: dict, key: str, path: str, default: int | None, minimum: int | None = None) -> int | None:
+        value = self._get(data, key, path, int, default, "an integer")
+        if value is not None and minimum is not None and value < minimum:
+            self.fail(f"{path}.{key}", f"must be at least {minimum}, got {value}")
+            return default
+        return value
+
+    def number(self, data: dict, key: str, path: str, default: float) -> float:
+        return float(self._get(data, key, path, (int, float), default, "a number"))
+
+    def strings(self, data: dict, key: str, path: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.fail(f"{path}.{key}", "must be a list of strings")
+            return ()
+        return tuple(value)
+
+
+def _sources(v: _Validator, items: Any) -> list[Source]:
+    if not isinstance(items, list):
+        v.fail("sources", "must be an array of tables ([[sources]])")
+        return []
+    out, seen = [], {}
+    for i, item in enumerate(items):
+        path = f"sources[{i}]"
+        if not isinstance(item, dict):
+            v.fail(path, "must be a table")
+            continue
+        v.unknown_keys(item, {"url", "kind", "name", "priority", "interval", "link_selector", "search"}, path)
+        url = v.str(item, "url", path)
+        kind = v.str(item, "kind", path, "feed")
+        if not url:
+            v.fail(f"{path}.url", "is required")
+        elif not url.startswith(("http://", "https://")):
+            v.fail(f"{path}.url", f"must be an http(s) URL, got {url!r}")
+        if kind not in SOURCE_KINDS:
+            v.fail(f"{path}.kind", f"must be one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
+        link_selector = v.str(item, "link_selector", path)
+        if kind == "html" and not link_selector:
+            v.fail(f"{path}.link_selector", "is required for kind = \"html\" (CSS selector of article links)")
+        source = Source(
+            url=url,
+            kind=kind,
+            name=v.str(item, "name", path),
+            priority=v.int(item, "priority", path, 1, minimum=0),
+            interval=v.int(item, "interval", path, None, minimum=60),
+            link_selector=link_selector,
+            search=v.str(item, "search", path),
+        )
+        if url and source.id in seen:
+            v.fail(f"{path}.url", f"duplicates sources[{seen[source.id]}]")
+        seen.setdefault(source.id, i)
+        out.append(source)
+    return out
+
+
+def _topic(v: _Validator, data: dict) -> TopicConfig:
+    v.unknown_keys(data, {"name", "rules", "exclude"}, "topic")
+    rules = []
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        v.fail("topic.rules", "must be an array of tables ([[topic.rules]])")
+        raw_rules = []
+    for i, item in enumerate(raw_rules):
+        path = f"topic.rules[{i}]"
+        if not isinstance(item, dict):
+            v.fail(path, "must be a table")
+            continue
+        v.unknown_keys(item, {"name", "all", "any", "none", "lang"}, path)
+        groups = item.get("all", [])
+        if not isinstance(groups, list) or not all(
+            isinstance(g, list) and g and all(isinstance(t, str) for t in g) for g in groups
+        ):
+            v.fail(f"{path}.all", "must be a list of non-empty lists of strings")
+            groups = []
+        rule = TopicRule(
+            name=v.str(item, "name", path, f"rule {i}"),
+            all=tuple(tuple(g) for g in groups),
+            any=v.strings(item, "any", path),
+            none=v.strings(item, "none", path),
+            lang=v.str(item, "lang", path),
+        )
+        if not rule.all and not rule.any:
+            v.fail(path, "needs 'all' groups or 'any' terms")
+        rules.append(rule)
+    if not rules and "rules" in data:
+        v.fail("topic.rules", "must hold at least one rule")
+    return TopicConfig(
+        name=v.str(data, "name", "topic", "topic"), rules=tuple(rules), exclude=v.strings(data, "exclude", "topic")
+    )
+
+
+def _network(v: _Validator, data: dict) -> NetworkConfig:
+    d = NetworkConfig()
+    v.unknown_keys(data, set(d.__dataclass_fields__), "network")
+    return NetworkConfig(
+        allow_private_addresses=v.bool(data, "allow_private_addresses", "network", d.allow_private_addresses),
+        user_agent=v.str(data, "user_agent", "network", d.user_agent),
+        contact_url=v.str(data, "contact_url", "network", d.contact_url),
+        timeout=v.number(data, "timeout", "network", d.timeout),
+        max_response_bytes=v.int(data, "max_response_bytes", "network", d.max_response_bytes, minimum=1024),
+        concurrency=v.int(data, "concurrency", "network", d.concurrency, minimum=1),
+        per_domain_concurrency=v.int(data, "per_domain_concurrency", "network", d.per_domain_concurrency, minimum=1),
+        obey_robots=v.bool(data, "obey_robots", "network", d.obey_robots),
+    )
+
+
+def _schedule(v: _Validator, data: dict) -> ScheduleConfig:
+    d = ScheduleConfig()
+    v.unknown_keys(data, set(d.__dataclass_fields__), "schedule")
+    digest_time = v.str(data, "digest_time", "schedule", d.digest_time)
+    try:
+        hours, minutes = (int(part) for part in digest_time.split(":"))
+        if not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise ValueError
+    except ValueError:
+        v.fail("schedule.digest_time", f"must be HH:MM, got {digest_time!r}")
+    timezone = v.str(data, "timezone", "schedule", d.timezone)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        v.fail("schedule.timezone", f"unknown time zone {timezone!r} (use an IANA name such as 'Europe/Berlin')")
+    return ScheduleConfig(
+        poll_interval=v.int(data, "poll_interval", "schedule", d.poll_interval, minimum=60),
+        digest_time=digest_time,
+        timezone=timezone,
+        digest_period_hours=v.int(data, "digest_period_hours", "schedule", d.digest_period_hours, minimum=1),
+    )
+
+
+def _breaking(v: _Validator, data: dict) -> BreakingConfig:
+    d = BreakingConfig()
+    v.unknown_keys(data, set(d.__dataclass_fields__), "breaking")
+    return BreakingConfig(
+        min_outlets=v.int(data, "min_outlets", "breaking", d.min_outlets, minimum=1),
+        window_minutes=v.int(data, "window_minutes", "breaking", d.window_minutes, minimum=1),
+        priority_at_least=v.int(data, "priority_at_least", "breaking", d.priority_at_least, minimum=0),
+    )
+
+
+def _telegram(v: _Validator, data: dict) -> TelegramConfig:
+    v.unknown_keys(data, {"channel", "api_base_url", "admins"}, "telegram")
+    admins = data.get("admins", [])
+    if not isinstance(admins, list) or not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
+        v.fail("telegram.admins", "must be a list of numeric Telegram user ids")
+        admins = []
+    return TelegramConfig(
+        channel=v.str(data, "channel", "telegram"),
+        api_base_url=v.str(data, "api_base_url", "telegram"),
+        admins=tuple(admins),
+    )
+
+
+def _email(v: _Validator, data: dict) -> EmailConfig:
+    v.unknown_keys(data, {"host", "port", "security", "username", "from", "recipients"}, "email")
+    security = v.str(data, "security", "email", "starttls")
+    if security not in ("starttls", "ssl", "none"):
+        v.fail("email.security", f"must be starttls, ssl or none, got {security!r}")
+    email = EmailConfig(
+        host=v.str(data, "host", "email"),
+        port=v.int(data, "port", "email", 587, minimum=1),
+        security=security,
+        username=v.str(data, "username", "email"),
+        sender=v.str(data, "from", "email"),
+        recipients=v.strings(data, "recipients", "email"),
+    )
+    if email.host and not email.sender:
+        v.fail("email.from", "is required when email.host is set")
+    for i, address in enumerate(email.recipients):
+        if "@" not in address:
+            v.fail(f"email.recipients[{i}]", f"not an email address: {address!r}")
+    return email

@@ -1,0 +1,6 @@
+"""SQLite storage through sqlite-utils: the only package with SQL in it."""
+
+from storage.db import StorageError, integrity_ok, open_db
+from storage.records import Article, Assignment, Delivery, FetchResult, Source
+
+__all__ = ["Article", "Assignment", "Delivery", "FetchResult", "Source", "StorageError", "integrity_ok", "open_db"]

@@ -1,0 +1,87 @@
+"""The durable outbox: a message is enqueued once per (target, kind, key) and marked when sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.records import Delivery
+from storage.timeutil import to_text
+
+
+def enqueue(db: Database, delivery: Delivery, now: datetime) -> bool:
+    """Add a message unless one with the same idempotency key exists; True if added.
+
+    Call inside the caller's transaction (db.atomic) so the message and the state
+    that caused it commit together.
+    """
+    cursor = db.execute(
+        "insert or ignore into deliveries (target, kind, key, payload, state, attempts, next_attempt_at, created) "
+        "values (?, ?, ?, ?, 'pending', 0, ?, ?)",
+        [delivery.target, delivery.kind, delivery.key, delivery.payload, to_text(now), to_text(now)],
+    )
+    return cursor.rowcount == 1
+
+
+def _delivery(row: dict) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        target=row["target"],
+        kind=row["kind"],
+        key=row["key"],
+        payload=row["payload"],
+        state=row["state"],
+        attempts=row["attempts"] or 0,
+        message_id=row["message_id"] or "",
+        last_error=row["last_error"] or "",
+        next_attempt_at=row["next_attempt_at"] or "",
+    )
+
+
+def due_deliveries(db: Database, now: datetime, target_prefix: str = "", limit: int = 100) -> list[Delivery]:
+    """Pending messages whose retry time has come, oldest first."""
+    rows = db.query(
+        "select * from deliveries where state = 'pending' and next_attempt_at <= ? and target like ? "
+        "order by id limit ?",
+        [to_text(now), target_prefix + "%", limit],
+    )
+    return [_delivery(row) for row in rows]
+
+
+def mark_sent(db: Database, delivery_id: int, message_id: str, now: datetime) -> None:
+    with db.atomic():
+        db.execute(
+            "update deliveries set state = 'sent', message_id = ?, sent = ?, attempts = attempts + 1, "
+            "last_error = null where id = ?",
+            [message_id, to_text(now), delivery_id],
+        )
+
+
+def mark_retry(db: Database, delivery_id: int, error: str, retry_in: timedelta, now: datetime) -> None:
+    with db.atomic():
+        db.execute(
+            "update deliveries set attempts = attempts + 1, last_error = ?, next_attempt_at = ? where id = ?",
+            [error, to_text(now + retry_in), delivery_id],
+        )
+
+
+def mark_dead(db: Database, delivery_id: int, error: str) -> None:
+    """A permanent failure: recorded and reported, never retried."""
+    with db.atomic():
+        db.execute(
+            "update deliveries set state = 'dead', attempts = attempts + 1, last_error = ? where id = ?",
+            [error, delivery_id],
+        )
+
+
+def delivery_counts(db: Database) -> dict[str, int]:
+    return {row["state"]: row["n"] for row in db.query("select state, count(*) as n from deliveries group by state")}
+
+
+def sent_message_id(db: Database, target: str, kind: str, key: str) -> str | None:
+    row = db.execute(
+        "select message_id from deliveries where target = ? and kind = ? and key = ? and state = 'sent'",
+        [target, kind, key],
+    ).fetchone()
+    return row[0] if row else None

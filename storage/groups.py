@@ -1,0 +1,128 @@
+"""Copy groups, stories and per-article assignments written by the dedup engine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.records import Assignment
+from storage.timeutil import to_text
+
+
+def save_assignments(db: Database, assignments: list[Assignment], now: datetime) -> None:
+    """Write (or rewrite) assignments and the groups and stories they name, in one transaction.
+
+    The engine may re-elect an original or merge groups, so rows are replaced, not appended.
+    """
+    stamp = to_text(now)
+    with db.atomic():
+        for a in assignments:
+            db["assignments"].upsert(
+                {
+                    "article_id": a.article_id,
+                    "copy_group": a.copy_group,
+                    "relation": a.relation,
+                    "story": a.story,
+                    "score": a.score,
+                    "evidence": a.evidence,
+                    "assigned": stamp,
+                },
+                pk="article_id",
+            )
+            if not db["stories"].count_where("id = ?", [a.story]):
+                db["stories"].insert({"id": a.story, "first_seen": stamp, "updated": stamp, "lead_article": a.original})
+            else:
+                db["stories"].update(a.story, {"updated": stamp})
+            group = {"id": a.copy_group, "story": a.story, "original": a.original, "updated": stamp}
+            if db["copy_groups"].count_where("id = ?", [a.copy_group]):
+                db["copy_groups"].update(a.copy_group, group)
+            else:
+                db["copy_groups"].insert({**group, "first_seen": stamp})
+
+
+def get_assignment(db: Database, article_id: str) -> Assignment | None:
+    rows = list(db["assignments"].rows_where("article_id = ?", [article_id]))
+    if not rows:
+        return None
+    row = rows[0]
+    original = db.execute("select original from copy_groups where id = ?", [row["copy_group"]]).fetchone()
+    return Assignment(
+        article_id=row["article_id"],
+        copy_group=row["copy_group"],
+        relation=row["relation"],
+        story=row["story"],
+        original=original[0] if original else row["article_id"],
+        score=row["score"] or 0.0,
+        evidence=row["evidence"] or "",
+    )
+
+
+def unassigned_article_ids(db: Database) -> list[str]:
+    """Articles stored but not yet placed by the engine, oldest first."""
+    rows = db.query(
+        "select a.id from articles a left join assignments s on s.article_id = a.id "
+        "where s.article_id is null order by coalesce(a.published, a.fetched), a.id"
+    )
+    return [row["id"] for row in rows]
+
+
+_MEMBER_SQL = """
+select a.id, a.url, a.canonical_url, a.title, a.summary, substr(a.text, 1, 1200) as lead,
+       a.published, a.fetched, a.lang, a.site_name, a.relevance,
+       s.id as source_id, s.name as source_name, s.priority as source_priority,
+       g.copy_group, g.relation, g.story, cg.original
+from assignments g
+join articles a on a.id = g.article_id
+left join sources s on s.id = a.source
+left join copy_groups cg on cg.id = g.copy_group
+where g.story in ({stories})
+order by coalesce(a.published, a.fetched), a.id
+"""
+
+
+def story_members(db: Database, since: datetime, until: datetime | None = None) -> list[dict]:
+    """Every member of every story that gained an article in [since, until), with source details.
+
+    A story is in the period when any of its articles was published (or fetched, if
+    undated) in it; all its members are returned so the digest can credit the original.
+    """
+    params = [to_text(since)]
+    bound = ""
+    if until is not None:
+        bound = " and coalesce(a.published, a.fetched) < ?"
+        params.append(to_text(until))
+    stories = (
+        "select distinct g.story from assignments g join articles a on a.id = g.article_id "
+        f"where coalesce(a.published, a.fetched) >= ?{bound}"
+    )
+    return list(db.query(_MEMBER_SQL.format(stories=stories), params))
+
+
+def story_member_rows(db: Database, story_id: str) -> list[dict]:
+    return list(db.query(_MEMBER_SQL.format(stories="?"), [story_id]))
+
+
+def save_fingerprint(db: Database, article_id: str, data: bytes) -> None:
+    db["fingerprints"].upsert({"article_id": article_id, "data": data}, pk="article_id")
+
+
+def iter_fingerprints(db: Database):
+    """(article id, data) for every fingerprinted article, oldest first, to rebuild an index."""
+    yield from db.execute(
+        "select f.article_id, f.data from fingerprints f join articles a on a.id = f.article_id "
+        "order by coalesce(a.published, a.fetched), a.id"
+    )
+
+
+def export_rows(db: Database) -> list[dict]:
+    """Every article with its source and placement, for `export`."""
+    return list(
+        db.query(
+            "select a.id, a.url, a.canonical_url, a.title, a.published, a.fetched, a.lang, "
+            "s.name as source, s.url as source_url, g.copy_group, g.relation, g.story, cg.original "
+            "from articles a left join sources s on s.id = a.source "
+            "left join assignments g on g.article_id = a.id left join copy_groups cg on cg.id = g.copy_group "
+            "order by coalesce(a.published, a.fetched), a.id"
+        )
+    )

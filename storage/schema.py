@@ -1,0 +1,144 @@
+"""Declared tables and ordered migrations. Schema is never built by inserting rows.
+
+Each migration is a function registered in order; sqlite-utils records which ran,
+so a daemon upgraded in place migrates on start. Append new migrations; never edit
+one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("distillwatch")
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    db["sources"].create(
+        {
+            "id": str,
+            "name": str,
+            "url": str,
+            "kind": str,
+            "priority": int,
+            "interval": int,
+            "enabled": int,
+            "etag": str,
+            "last_modified": str,
+            "next_check_at": str,
+            "last_success": str,
+            "last_error": str,
+            "last_error_at": str,
+            "error_count": int,
+            "items_total": int,
+            "added": str,
+        },
+        pk="id",
+        not_null={"url", "kind"},
+        defaults={"enabled": 1, "error_count": 0, "items_total": 0, "priority": 1},
+    )
+    db["fetch_log"].create(
+        {
+            "id": int,
+            "source": str,
+            "url": str,
+            "at": str,
+            "outcome": str,
+            "status": int,
+            "error": str,
+            "items": int,
+            "new_items": int,
+            "duration_ms": int,
+        },
+        pk="id",
+    )
+    db["fetch_log"].create_index(["source", "at"])
+    db["articles"].create(
+        {
+            "id": str,
+            "url": str,
+            "canonical_url": str,
+            "title": str,
+            "text": str,
+            "summary": str,
+            "html": str,
+            "html_hash": str,
+            "content_hash": str,
+            "published": str,
+            "fetched": str,
+            "source": str,
+            "site_name": str,
+            "lang": str,
+            "authors": str,  # JSON list
+            "relevance": float,
+        },
+        pk="id",
+        not_null={"url", "canonical_url"},
+    )
+    db["articles"].create_index(["canonical_url"], unique=True)
+    db["articles"].create_index(["content_hash"])
+    db["articles"].create_index(["published"])
+    db["articles"].create_index(["fetched"])
+    # Every URL an article was seen under (feed link with tracking params, AMP, mobile).
+    db["article_urls"].create({"url": str, "article_id": str}, pk="url", foreign_keys=[("article_id", "articles", "id")])
+    db["stories"].create(
+        {"id": str, "title": str, "first_seen": str, "updated": str, "lead_article": str},
+        pk="id",
+    )
+    db["copy_groups"].create(
+        {"id": str, "story": str, "original": str, "first_seen": str, "updated": str},
+        pk="id",
+    )
+    db["copy_groups"].create_index(["story"])
+    db["assignments"].create(
+        {
+            "article_id": str,
+            "copy_group": str,
+            "relation": str,
+            "story": str,
+            "score": float,
+            "evidence": str,
+            "assigned": str,
+        },
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["assignments"].create_index(["copy_group"])
+    db["assignments"].create_index(["story"])
+    # Opaque per-article features the copy engine persists so its index rebuilds without re-reading text.
+    db["fingerprints"].create(
+        {"article_id": str, "data": bytes}, pk="article_id", foreign_keys=[("article_id", "articles", "id")]
+    )
+    db["deliveries"].create(
+        {
+            "id": int,
+            "target": str,
+            "kind": str,
+            "key": str,
+            "payload": str,
+            "state": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "message_id": str,
+            "last_error": str,
+            "created": str,
+            "sent": str,
+        },
+        pk="id",
+        not_null={"target", "kind", "key", "payload", "state"},
+        defaults={"state": "pending", "attempts": 0},
+    )
+    db["deliveries"].create_index(["target", "kind", "key"], unique=True)
+    db["deliveries"].create_index(["state", "next_attempt_at"])
+    # Every entry URL the crawler judged, so unchanged off-topic entries are not fetched again.
+    db["seen"].create(
+        {"url": str, "source": str, "verdict": str, "article_id": str, "at": str}, pk="url"
+    )
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61")
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
