@@ -108,6 +108,14 @@ def default_config_text() -> str:
     return resources.files("distillwatch").joinpath("default.toml").read_text("utf-8")
 
 
+def write_default_config(path: Path, force: bool = False) -> Path:
+    """`distillwatch init`: the embedded default, written out for editing."""
+    if path.exists() and not force:
+        raise FileExistsError(f"init: {path} exists; pass --force to overwrite")
+    path.write_text(default_config_text(), "utf-8")
+    return path
+
+
 def resolve_config_path(flag: str | None, env: dict[str, str] | None = None) -> Path | None:
     """--config, then $DISTILLWATCH_CONFIG, then ./distillwatch.toml; None means the embedded default."""
     env = dict(os.environ) if env is None else env

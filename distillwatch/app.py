@@ -1,0 +1,163 @@
+"""One cycle of the product, wired from config: crawl → store → dedup → digest → outbox.
+
+The CLI, the demo and (later) the daemon call these functions; each step only talks
+to the next through storage, so any step can be re-run on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from sqlite_utils import Database
+
+from bot.files import FileSender
+from bot.outbox import DrainReport, Sender, drain, enqueue_digest
+from crawler.run import CrawlReport, crawl
+from dedup.engine import DedupEngine
+from digests.render import RenderedDigest, render_digest
+from digests.select import StoryView, select_stories
+from distillwatch.config import Config
+from distillwatch.progress import Progress
+from storage import open_db
+from storage.groups import export_rows
+from storage.records import utcnow
+from storage.sources import sync_sources
+
+
+@dataclass
+class CycleReport:
+    """What one crawl + dedup pass did, for the summary line and the daemon's logs."""
+
+    crawl: CrawlReport
+    assigned: int = 0
+    stories: int = 0
+    copies_collapsed: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def open_database(config: Config) -> Database:
+    return open_db(config.storage_path)
+
+
+def source_priorities(config: Config) -> dict[str, int]:
+    return {source.id: source.priority for source in config.sources}
+
+
+async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = None,
+                          quiet: bool = False) -> CycleReport:
+    """One polling pass over every configured source, then place the new articles."""
+    started = time.monotonic()
+    now = now or utcnow()
+    sync_sources(db, list(config.sources), now)
+    bar = Progress("crawl", len(config.sources), quiet=quiet)
+
+    def on_progress(event: str, info: dict) -> None:
+        if event == "source_done":
+            bar.step(f"{info.get('source', '')}: {info.get('outcome', '')}")
+
+    report = await crawl(
+        list(config.sources), config.storage_path, config.topic, config.network, now=now, progress=on_progress
+    )
+    bar.close()
+    engine = DedupEngine(db, source_priority=source_priorities(config))
+    assignments = engine.assign_pending(now)
+    cycle = CycleReport(crawl=report, assigned=len(assignments), errors=list(report.errors))
+    cycle.stories, cycle.copies_collapsed = story_counts(db)
+    cycle.seconds = time.monotonic() - started
+    return cycle
+
+
+def story_counts(db: Database) -> tuple[int, int]:
+    """(stories, articles that are copies of another article), over the whole database."""
+    rows = export_rows(db)
+    stories = {row["story"] for row in rows if row["story"]}
+    copies = sum(1 for row in rows if row["relation"] and row["relation"] != "original")
+    return len(stories), copies
+
+
+def digest_period(config: Config, now: datetime) -> tuple[datetime, datetime]:
+    return now - timedelta(hours=config.schedule.digest_period_hours), now
+
+
+def compose_digest(config: Config, db: Database, channel: str, now: datetime | None = None) -> tuple[
+        list[StoryView], RenderedDigest]:
+    now = now or utcnow()
+    since, until = digest_period(config, now)
+    stories = select_stories(db, since, until)
+    return stories, render_digest(stories, since, until, config.topic.name, channel)
+
+
+def digest_targets(config: Config) -> dict[str, list[str]]:
+    """Where digests go: real channels when configured with their secret, else the local outbox."""
+    targets: dict[str, list[str]] = {}
+    if config.telegram.enabled and config.secrets.telegram_token:
+        targets["telegram"] = [f"telegram:{config.telegram.channel}"]
+    else:
+        targets["telegram"] = ["file:telegram"]
+    if config.email.enabled:
+        targets["email"] = [f"email:{address}" for address in config.email.recipients]
+    else:
+        targets["email"] = ["file:email"]
+    return targets
+
+
+def build_senders(config: Config) -> dict[str, Sender]:
+    """One sender per target prefix; secrets are read here and nowhere else."""
+    senders: dict[str, Sender] = {"file": FileSender(config.outbox_dir)}
+    if config.telegram.enabled and config.secrets.telegram_token:
+        from bot.telegram import TelegramSender
+
+        senders["telegram"] = TelegramSender(
+            config.secrets.telegram_token, config.telegram.channel, config.telegram.api_base_url or None
+        )
+    if config.email.enabled:
+        from bot.email import SmtpSender
+
+        senders["email"] = SmtpSender(
+            host=config.email.host,
+            port=config.email.port,
+            security=config.email.security,
+            username=config.email.username,
+            password=config.secrets.smtp_password,
+            sender=config.email.sender,
+        )
+    return senders
+
+
+def enqueue_digests(config: Config, db: Database, now: datetime | None = None) -> int:
+    """Render the period's digest per channel and enqueue it once per target; returns how many were new."""
+    now = now or utcnow()
+    key = f"digest:{now.astimezone(config.tz).date().isoformat()}"
+    added = 0
+    for channel, targets in digest_targets(config).items():
+        _, rendered = compose_digest(config, db, channel, now)
+        added += enqueue_digest(db, rendered, targets, key, now)
+    return added
+
+
+async def send_pending(config: Config, db: Database) -> DrainReport:
+    return await drain(db, build_senders(config), utcnow)
+
+
+def export_articles(db: Database, out: TextIO, fmt: str = "jsonl") -> int:
+    """Every stored article with source, canonical URL, times and placement."""
+    import csv
+
+    rows = export_rows(db)
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        raise ValueError(f"export: unknown format {fmt!r} (use jsonl or csv)")
+    return len(rows)
+

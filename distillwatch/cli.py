@@ -1,0 +1,194 @@
+"""Thin commands: parse arguments, call one function, turn errors into exit codes.
+
+Exit codes: 0 success, 1 runtime failure (network, storage, delivery), 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from distillwatch.config import Config, ConfigError, load_config, resolve_config_path, write_default_config
+from storage import StorageError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(resolve_config_path(args.config))
+    if getattr(args, "db", None):
+        from dataclasses import replace
+
+        config = replace(config, storage_path=Path(args.db))
+    return config
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the embedded default config to a file for editing."""
+    path = write_default_config(Path(args.path), force=args.force)
+    print(f"wrote {path}; edit it, then run: distillwatch --config {path} crawl")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the config and say what it would do."""
+    config = _config(args)
+    kinds: dict[str, int] = {}
+    for source in config.sources:
+        kinds[source.kind] = kinds.get(source.kind, 0) + 1
+    print(f"config: {config.origin}: ok")
+    print(f"  sources: {len(config.sources)} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")")
+    print(f"  topic: {config.topic.name} ({len(config.topic.rules)} rules)")
+    print(f"  database: {config.storage_path}")
+    telegram = config.telegram.channel if config.telegram.enabled and config.secrets.telegram_token else "local outbox"
+    email = ", ".join(config.email.recipients) if config.email.enabled else "local outbox"
+    print(f"  telegram: {telegram}; email: {email}; outbox: {config.outbox_dir}")
+    if config.telegram.enabled and not config.secrets.telegram_token:
+        print("  note: [telegram] channel is set but TELEGRAM_BOT_TOKEN is not; posts go to the local outbox")
+    return EXIT_OK
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    """One polling pass over the configured sources, then dedup."""
+    from distillwatch.app import crawl_and_dedup, open_database
+
+    config = _config(args)
+    db = open_database(config)
+    report = asyncio.run(crawl_and_dedup(config, db, quiet=args.quiet))
+    c = report.crawl
+    print(
+        f"crawl: {c.sources_ok} sources ok, {c.sources_not_modified} unchanged, {c.sources_failed} failed; "
+        f"{len(c.articles_new)} new articles, {c.articles_updated} updated, {c.off_topic} off topic; "
+        f"{report.stories} stories, {report.copies_collapsed} copies collapsed; {report.seconds:.1f}s"
+    )
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print the digest of the current period, or deliver it now."""
+    from distillwatch.app import compose_digest, enqueue_digests, open_database, send_pending
+
+    config = _config(args)
+    db = open_database(config)
+    if args.send:
+        added = enqueue_digests(config, db)
+        report = asyncio.run(send_pending(config, db))
+        print(f"digest: {added} new deliveries enqueued; {report.summary()}")
+        return EXIT_OK if not report.failed else EXIT_FAIL
+    _, rendered = compose_digest(config, db, args.format)
+    print(rendered.preview())
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Every stored article with source, canonical URL, time, copy group, relation and story."""
+    from distillwatch.app import export_articles, open_database
+
+    config = _config(args)
+    db = open_database(config)
+    if args.output == "-":
+        count = export_articles(db, sys.stdout, args.format)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            count = export_articles(db, out, args.format)
+    print(f"export: {count} articles", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """Run the copy and story engine over a JSON-lines file of articles."""
+    from dedup.cluster_file import cluster_file
+
+    count = cluster_file(Path(args.input), Path(args.output), Path(args.db) if args.db else None)
+    print(f"cluster: {count} articles assigned -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Say whether and why two stored articles share a copy group or story."""
+    from dedup.explain import explain_pair
+    from distillwatch.app import open_database
+
+    config = _config(args)
+    print(explain_pair(open_database(config), args.a, args.b))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole product on a bundled fixture world on loopback: no tokens, no internet."""
+    from distillwatch.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.out)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distillwatch",
+        description="Track world coverage of one topic: crawl, deduplicate, cluster, deliver.",
+    )
+    parser.add_argument("--config", help="config file (default: $DISTILLWATCH_CONFIG, ./distillwatch.toml, "
+                                         "else the embedded default)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (crawler warnings and info)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], with_db: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0], description=fn.__doc__)
+        p.set_defaults(func=fn)
+        if with_db:
+            p.add_argument("--db", help="database file (overrides [storage] path)")
+        return p
+
+    p = add("init", cmd_init)
+    p.add_argument("path", nargs="?", default="distillwatch.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add("check", cmd_check)
+    p = add("crawl", cmd_crawl, with_db=True)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p = add("digest", cmd_digest, with_db=True)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--preview", action="store_true", help="print the digest (default)")
+    mode.add_argument("--send", action="store_true", help="deliver it now (Telegram, email, or the local outbox)")
+    p.add_argument("--format", choices=["text", "telegram", "email"], default="text")
+    p = add("export", cmd_export, with_db=True)
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    p = add("cluster", cmd_cluster)
+    p.add_argument("--input", required=True, help="articles, one JSON object per line")
+    p.add_argument("--output", required=True, help="assignments, one JSON object per line")
+    p.add_argument("--db", help="database to use (default: a fresh temporary one)")
+    p = add("explain", cmd_explain, with_db=True)
+    p.add_argument("a", help="article id")
+    p.add_argument("b", help="article id")
+    p = add("demo", cmd_demo)
+    p.add_argument("--out", default="out", help="where the demo writes its database, outbox and digest")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (StorageError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+import pytest
+
+from distillwatch.cli import main
+from distillwatch.config import ConfigError, Secrets, load_config, parse_config, resolve_config_path
+
+GOOD = {
+    "sources": [{"url": "https://ledger.example/feed", "kind": "feed", "name": "Ledger", "priority": 2}],
+    "topic": {"name": "t", "rules": [{"name": "r", "any": ["distillation attack"]}]},
+}
+
+
+def test_embedded_default_is_valid_and_covers_the_topic():
+    config = load_config(None, env={})
+    kinds = {s.kind for s in config.sources}
+    assert {"feed", "sitemap", "wordpress", "html"} <= kinds
+    assert any("news.google.com" in s.url for s in config.sources)
+    assert any(rule.lang == "zh" for rule in config.topic.rules)
+    assert config.network.allow_private_addresses is False
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"sources": [{"url": "ftp://x", "kind": "feed"}]}, "sources[0].url: must be an http(s) URL"),
+        ({"sources": [{"url": "https://x", "kind": "rss"}]}, "sources[0].kind: must be one of"),
+        ({"sources": [{"url": "https://x", "kind": "html"}]}, "sources[0].link_selector: is required"),
+        ({"sources": [{"url": "https://x"}, {"url": "https://x"}]}, "sources[1].url: duplicates sources[0]"),
+        ({"sources": [{"url": "https://x", "priority": "high"}]}, "sources[0].priority: must be an integer"),
+        ({"sources": [{"url": "https://x", "interval": 5}]}, "sources[0].interval: must be at least 60"),
+        ({"schedule": {"timezone": "Mars/Olympus"}}, "schedule.timezone: unknown time zone"),
+        ({"schedule": {"digest_time": "8 am"}}, "schedule.digest_time: must be HH:MM"),
+        ({"network": {"allow_private_addresses": "yes"}}, "network.allow_private_addresses: must be true or false"),
+        ({"email": {"host": "smtp.example.org", "recipients": ["x@example.org"]}}, "email.from: is required"),
+        ({"email": {"security": "tls"}}, "email.security: must be starttls, ssl or none"),
+        ({"telegram": {"admins": ["me"]}}, "telegram.admins: must be a list of numeric"),
+        ({"topic": {"rules": [{"name": "empty"}]}}, "topic.rules[0]: needs 'all' groups or 'any' terms"),
+        ({"topic": {"rules": [{"all": ["distill"]}]}}, "topic.rules[0].all: must be a list of non-empty lists"),
+        ({"telegarm": {}}, "telegarm: unknown key"),
+    ],
+)
+def test_each_problem_is_reported_with_its_key_path(patch, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config({**GOOD, **patch})
+    assert message in str(err.value)
+
+
+def test_all_problems_are_reported_at_once():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"sources": [{"url": "ftp://x", "kind": "rss"}], "schedule": {"timezone": "Nowhere"}})
+    assert len(err.value.problems) == 3
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    path = tmp_path / "conf" / "distillwatch.toml"
+    path.parent.mkdir()
+    path.write_text('[storage]\npath = "data/dw.db"\n[outbox]\ndir = "/tmp/x"\n')
+    config = load_config(path, env={})
+    assert config.storage_path == path.parent / "data" / "dw.db"
+    assert str(config.outbox_dir) == "/tmp/x"
+
+
+def test_secrets_come_from_env_and_never_show_in_repr():
+    config = parse_config(GOOD, env={"TELEGRAM_BOT_TOKEN": "123:SECRET", "SMTP_PASSWORD": "hunter2"})
+    assert config.secrets == Secrets("123:SECRET", "hunter2")
+    assert "SECRET" not in repr(config) and "hunter2" not in repr(config)
+
+
+def test_config_path_resolution(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config_path(None, env={}) is None
+    assert str(resolve_config_path(None, env={"DISTILLWATCH_CONFIG": "/etc/dw.toml"})) == "/etc/dw.toml"
+    assert str(resolve_config_path("given.toml", env={"DISTILLWATCH_CONFIG": "/etc/dw.toml"})) == "given.toml"
+    (tmp_path / "distillwatch.toml").write_text("")
+    assert resolve_config_path(None, env={}).name == "distillwatch.toml"
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\nurl = "https://x"\nkind = "rss"\n')
+    assert main(["--config", str(bad), "check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "sources[0].kind" in err and str(bad) in err
+    bad.write_text("[[sources]\n")
+    assert main(["--config", str(bad), "check"]) == 2
+    assert "invalid TOML" in capsys.readouterr().err
+    assert main(["--config", str(tmp_path / "missing.toml"), "check"]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_init_writes_the_default_and_refuses_to_overwrite(tmp_path, capsys):
+    target = tmp_path / "dw.toml"
+    assert main(["init", str(target)]) == 0
+    assert load_config(target, env={}).topic.name == load_config(None, env={}).topic.name
+    assert main(["init", str(target)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert main(["--config", str(target), "check"]) == 0
