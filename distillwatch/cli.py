@@ -124,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The whole product on a bundled fixture world on loopback: no tokens, no internet."""
     from distillwatch.demo import run_demo
 
-    return asyncio.run(run_demo(Path(args.out)))
+    return asyncio.run(run_demo(Path(args.out))).exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:

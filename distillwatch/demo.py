@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from distillwatch.app import crawl_and_dedup, enqueue_digests, open_database, send_pending
 from distillwatch.config import Config, load_config
-from distillwatch.world import start_world
+from distillwatch.world import ExpectedArticle, Outlet, start_world
 from storage.records import Source, utcnow
+
+
+@dataclass
+class DemoResult:
+    """What the demo did, for its exit code and for the end-to-end test that checks it."""
+
+    exit_code: int
+    db_path: Path
+    expected: list[ExpectedArticle] = field(default_factory=list)
+    outlets: list[Outlet] = field(default_factory=list)
+    digest_files: list[Path] = field(default_factory=list)
 
 
 def demo_config(world_sources: list[dict], out_dir: Path) -> Config:
@@ -32,7 +43,7 @@ def demo_config(world_sources: list[dict], out_dir: Path) -> Config:
     )
 
 
-async def run_demo(out_dir: Path, stream=None) -> int:
+async def run_demo(out_dir: Path, stream=None) -> DemoResult:
     stream = stream or sys.stdout
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("demo.db", "demo.db-wal", "demo.db-shm"):
@@ -49,6 +60,7 @@ async def run_demo(out_dir: Path, stream=None) -> int:
         cycle = await crawl_and_dedup(config, db, now=now)
         added = enqueue_digests(config, db, now=now)
         drained = await send_pending(config, db)
+        expected, outlets = world.expected(), list(world.outlets.values())
     finally:
         await world.close()
     c = cycle.crawl
@@ -61,10 +73,11 @@ async def run_demo(out_dir: Path, stream=None) -> int:
     for error in cycle.errors:
         print(f"  {error}", file=stream)
     print(f"demo: {added} digests enqueued, {drained.summary()}", file=stream)
-    digest = sorted((out_dir / "telegram").glob("*.txt")) + sorted((out_dir / "telegram").glob("*.html"))
-    text_digests = sorted((out_dir / "email").glob("*.txt"))
+    files = sorted(p for channel in ("telegram", "email") for p in (out_dir / channel).glob("*") if p.is_file())
+    text_digests = [p for p in files if p.parent.name == "email" and p.suffix == ".txt"]
     if text_digests:
         print("\n" + text_digests[-1].read_text("utf-8"), file=stream)
     print(f"demo: digest written to {out_dir / 'email'} and {out_dir / 'telegram'}; "
           f"database {config.storage_path}", file=stream)
-    return 0 if c.sources_ok and not drained.failed and digest else 1
+    ok = c.sources_ok and not drained.failed and files
+    return DemoResult(0 if ok else 1, config.storage_path, expected, outlets, files)

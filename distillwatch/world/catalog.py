@@ -7,7 +7,7 @@ and so the world is identical on every run (only absolute times and ports change
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -15,8 +15,14 @@ HERE = Path(__file__).parent
 CONTENT_FILES = ("story_alibaba.toml", "stories_other.toml", "offtopic.toml")
 RELATIONS = ("", "original", "mirror", "spun", "excerpt", "translation")
 FEEDS = ("rss", "atom", "jsonfeed", "sitemap", "html", "wordpress")
-SOURCE_KIND = {"rss": "feed", "atom": "feed", "jsonfeed": "feed", "sitemap": "sitemap", "html": "html",
-               "wordpress": "wordpress"}
+SOURCE_KIND = {
+    "rss": "feed",
+    "atom": "feed",
+    "jsonfeed": "feed",
+    "sitemap": "sitemap",
+    "html": "html",
+    "wordpress": "wordpress",
+}
 
 
 class CatalogError(ValueError):
@@ -39,7 +45,7 @@ class OutletSpec:
     full_text_feed: bool = False
     jsonld: bool = False
     tz_hours: int = 0  # timezone the outlet displays and stamps times in
-    nav: tuple[str, ...] = ()
+    nav: tuple[tuple[str, str], ...] = ()  # (label, path) pairs
     newsletter: str = ""
     newsletter_blurb: str = ""
     cookie: str = ""
@@ -77,6 +83,7 @@ class ArticleSpec:
     image_caption: str = ""
     ticker: str = ""  # "BABA 0.31%" line on exchange portals
     original: str = ""  # article key credited by a "View original" link
+    copy_body_from: str = ""  # verbatim mirrors: take the body of this article
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class Catalog:
 
 def _outlet(key: str, raw: dict) -> OutletSpec:
     raw = dict(raw)
-    raw["nav"] = tuple(raw.get("nav", ()))
+    raw["nav"] = tuple((str(label), str(path)) for label, path in raw.get("nav", ()))
     spec = OutletSpec(key=key, **raw)
     if spec.feed not in FEEDS:
         raise CatalogError(f"world: outlet {key}: unknown feed {spec.feed!r}")
@@ -105,7 +112,7 @@ def _article(raw: dict, outlets: dict[str, OutletSpec]) -> ArticleSpec:
     if outlet is None:
         raise CatalogError(f"world: article {key}: unknown outlet {raw.get('outlet')!r}")
     raw.setdefault("lang", outlet.lang)
-    raw["body"] = raw["body"].strip()
+    raw["body"] = raw.get("body", "").strip()
     try:
         return ArticleSpec(**raw)
     except TypeError as exc:
@@ -133,6 +140,8 @@ def validate(catalog: Catalog) -> None:
             raise CatalogError(f"world: article {a.key}: a copy must be published after its original")
         if a.story != head.story or a.on_topic != head.on_topic:
             raise CatalogError(f"world: article {a.key}: copies share story and topic with the original")
+        if not a.body:
+            raise CatalogError(f"world: article {a.key}: empty body")
         if a.original and a.original not in heads:
             raise CatalogError(f"world: article {a.key}: original {a.original!r} is no article")
 
@@ -146,6 +155,11 @@ def load_catalog() -> Catalog:
     for name in CONTENT_FILES:
         data = tomllib.loads((HERE / name).read_text("utf-8"))
         articles.extend(_article(raw, outlets) for raw in data.get("article", []))
+    by_key = {a.key: a for a in articles}
+    for a in articles:
+        if a.copy_body_from and a.copy_body_from not in by_key:
+            raise CatalogError(f"world: article {a.key}: copy_body_from {a.copy_body_from!r} is no article")
+    articles = [replace(a, body=by_key[a.copy_body_from].body) if a.copy_body_from else a for a in articles]
     catalog = Catalog(outlets=outlets, articles=tuple(articles))
     validate(catalog)
     return catalog

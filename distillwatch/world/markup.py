@@ -51,7 +51,7 @@ def to_html(body: str, resolve: Resolve, p_class: str = "") -> str:
         first = lines[0]
         if first.startswith("!brief"):
             items = "".join(f"<li>{inline(ln[2:], resolve)}</li>" for ln in lines[1:])
-            title = inline(first[len("!brief"):].strip() or "In brief", resolve)
+            title = inline(first[len("!brief") :].strip() or "In brief", resolve)
             out.append(f'<div class="in-brief"><h4>{title}</h4><ul>{items}</ul></div>')
         elif m := re.match(r"(#{2,4}) (.*)", first):
             level = len(m.group(1))
@@ -78,7 +78,7 @@ def to_text(body: str) -> str:
     out: list[str] = []
     for lines in blocks(body):
         if lines[0].startswith("!brief"):
-            lines = [lines[0][len("!brief"):].strip() or "In brief", *lines[1:]]
+            lines = [lines[0][len("!brief") :].strip() or "In brief", *lines[1:]]
         cleaned = [re.sub(r"^(#{2,4} |- |Q: |A: |> )", "", ln) for ln in lines]
         out.append(plain(" ".join(cleaned)))
     return "\n\n".join(out)
