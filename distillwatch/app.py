@@ -16,7 +16,7 @@ from typing import TextIO
 from sqlite_utils import Database
 
 from bot.files import FileSender
-from bot.outbox import DrainReport, Sender, drain, enqueue_digest
+from bot.outbox import DrainReport, Sender, close_senders, drain, enqueue_digest
 from crawler.run import CrawlReport, crawl
 from dedup.engine import DedupEngine
 from digests.render import RenderedDigest, render_digest
@@ -90,7 +90,7 @@ def compose_digest(config: Config, db: Database, channel: str, now: datetime | N
     now = now or utcnow()
     since, until = digest_period(config, now)
     stories = select_stories(db, since, until)
-    return stories, render_digest(stories, since, until, config.topic.name, channel)
+    return stories, render_digest(stories, since, until, config.topic.name, channel, tz=config.tz)
 
 
 def digest_targets(config: Config) -> dict[str, list[str]]:
@@ -142,7 +142,11 @@ def enqueue_digests(config: Config, db: Database, now: datetime | None = None) -
 
 
 async def send_pending(config: Config, db: Database) -> DrainReport:
-    return await drain(db, build_senders(config), utcnow)
+    senders = build_senders(config)
+    try:
+        return await drain(db, senders, utcnow)
+    finally:
+        await close_senders(senders)
 
 
 def export_articles(db: Database, out: TextIO, fmt: str = "jsonl") -> int:

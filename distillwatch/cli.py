@@ -80,6 +80,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
         added = enqueue_digests(config, db)
         report = asyncio.run(send_pending(config, db))
         print(f"digest: {added} new deliveries enqueued; {report.summary()}")
+        for error in report.errors:
+            print(f"  {error}", file=sys.stderr)
         return EXIT_OK if not report.failed else EXIT_FAIL
     _, rendered = compose_digest(config, db, args.format)
     print(rendered.preview())

@@ -85,3 +85,33 @@ def sent_message_id(db: Database, target: str, kind: str, key: str) -> str | Non
         [target, kind, key],
     ).fetchone()
     return row[0] if row else None
+
+
+def claim_delivery(db: Database, delivery_id: int, now: datetime, lease: timedelta) -> bool:
+    """Take a due message for sending; False if another sender took it first.
+
+    The claim pushes `next_attempt_at` out by `lease`, so a second drainer (the CLI
+    beside the daemon) skips it, and a sender that crashes mid-send lets it come due
+    again when the lease runs out. SQLite serialises the update, so exactly one wins.
+    """
+    with db.atomic():
+        cursor = db.execute(
+            "update deliveries set next_attempt_at = ? where id = ? and state = 'pending' and next_attempt_at <= ?",
+            [to_text(now + lease), delivery_id, to_text(now)],
+        )
+    return cursor.rowcount == 1
+
+
+def postpone_target(db: Database, target: str, until: datetime) -> int:
+    """Hold every pending message for one target until `until` (never earlier than already set).
+
+    Used after a rate limit or outage for that target, so later messages neither hit
+    the same wall nor overtake the one that failed; attempts are not counted.
+    """
+    with db.atomic():
+        cursor = db.execute(
+            "update deliveries set next_attempt_at = ? where target = ? and state = 'pending' "
+            "and next_attempt_at < ?",
+            [to_text(until), target, to_text(until)],
+        )
+    return cursor.rowcount

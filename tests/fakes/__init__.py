@@ -1,0 +1,1 @@
+"""Loopback fakes of the services distillwatch talks to (Telegram Bot API)."""
