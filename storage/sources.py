@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from storage.records import FetchResult, Source
-from storage.timeutil import to_text
+from storage.timeutil import from_text, to_text
 
 
 def sync_sources(db: Database, sources: list[Source], now: datetime) -> None:
@@ -106,3 +106,32 @@ def mark_seen(db: Database, url: str, source: str, verdict: str, now: datetime, 
     db["seen"].upsert(
         {"url": url, "source": source, "verdict": verdict, "article_id": article_id, "at": to_text(now)}, pk="url"
     )
+
+
+def add_missing_sources(db: Database, sources: list[Source], now: datetime) -> None:
+    """Insert sources not yet stored, leaving every other row alone.
+
+    Unlike `sync_sources` this never disables anything, so a crawl of a few sources
+    (a test, a one-off `crawl`) can keep fetch state without touching the rest.
+    """
+    with db.atomic():
+        for source in sources:
+            if not db["sources"].count_where("id = ?", [source.id]):
+                db["sources"].insert(
+                    {
+                        "id": source.id,
+                        "name": source.name,
+                        "url": source.url,
+                        "kind": source.kind,
+                        "priority": source.priority,
+                        "interval": source.interval,
+                        "enabled": 1,
+                        "added": to_text(now),
+                    }
+                )
+
+
+def seen_record(db: Database, url: str) -> tuple[str, datetime | None] | None:
+    """(verdict, when it was given) for an entry URL, or None if never judged."""
+    row = db.execute("select verdict, at from seen where url = ?", [url]).fetchone()
+    return (row[0], from_text(row[1])) if row else None

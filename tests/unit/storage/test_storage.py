@@ -27,7 +27,8 @@ def test_open_db_migrates_once_and_is_idempotent(tmp_path):
     assert first.execute("pragma foreign_keys").fetchone()[0] == 1
     first.close()
     second = open_db(path)
-    assert [m.name for m in migrations.applied(second)] == ["0001_initial"]
+    assert [m.name for m in migrations.applied(second)] == [m.name for m in migrations._migrations]
+    assert migrations.pending(second) == []
     assert integrity_ok(second)
 
 

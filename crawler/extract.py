@@ -1,0 +1,313 @@
+"""Article extraction: main text without boilerplate, plus title, date, authors, canonical URL, language.
+
+trafilatura finds the main text; two small passes around it remove what it keeps on
+news and spam sites (newsletter boxes, emoji-labelled promo lines). Dates prefer a
+timestamp the page states explicitly, then the feed's, then htmldate's best guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from html import escape
+
+import htmldate
+import trafilatura
+from charset_normalizer import from_bytes
+from lxml import html as lxml_html
+from lxml.etree import ParserError, XMLSyntaxError
+
+from crawler.feeds import Entry, html_to_text
+from crawler.urls import UrlError, canonical_url, prefer_canonical
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?\s*([a-zA-Z0-9_\-]+)""", re.IGNORECASE)
+_PROMO_CLASS = re.compile(
+    r"(?:^|[\s_-])(cookie|consent|gdpr|newsletter|subscribe|subscription|signup|promo|advert|ads?|sponsor|"
+    r"share|sharing|social|related|recommended|comments?|respond|disclaimer|paywall|popup|modal)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_PROMO_HEADING = re.compile(r"newsletter|subscribe|sign up|get (?:our|the) .{0,30} in your inbox", re.IGNORECASE)
+_PROMO_LINE = re.compile(
+    r"\b(newsletter|subscribe|sign up for|bookmark (?:our|this)|follow us|join our|all rights reserved|"
+    r"cookies?|download (?:our|the) app|share this|read more:|advertisement|sponsored)\b",
+    re.IGNORECASE,
+)
+_LABEL_LINE = re.compile(r"^\W{0,3}[\w &'’/-]{2,40}:\s")  # "📈 Market Update: ..." once the emoji is stripped
+_KEEP_TAGS = ("html", "body", "main", "article")
+_lang_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What extraction found. `declared_canonical` is the page's own claim, kept even when not trusted."""
+
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    published: datetime | None = None
+    authors: tuple[str, ...] = ()
+    site_name: str = ""
+    summary: str = ""
+    lang: str = ""
+    html: str = ""
+    html_hash: str = ""
+    content_hash: str = ""
+    declared_canonical: str = ""
+
+
+def normalise_text(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text as a reader sees it: case and whitespace do not count."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest() if text.strip() else ""
+
+
+def decode_html(body: bytes, content_type: str = "") -> str:
+    """Decode a page, trusting a declared charset only when the bytes agree with it.
+
+    Order: BOM, HTTP charset, <meta charset>, UTF-8, then a statistical guess; the last
+    resort is cp1252 with replacement, so a mislabelled Latin-1 page still reads.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        return body[3:].decode("utf-8", errors="replace")
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body.decode("utf-16", errors="replace")
+    candidates = []
+    match = re.search(r"charset=[\"']?([\w\-]+)", content_type or "", re.IGNORECASE)
+    if match:
+        candidates.append(match.group(1))
+    meta = _CHARSET.search(body[:4096])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "ignore"))
+    candidates.append("utf-8")
+    for encoding in candidates:
+        try:
+            return body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    best = from_bytes(body[:20000]).best()
+    if best is not None and best.encoding:
+        try:
+            return body.decode(best.encoding)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return body.decode("cp1252", errors="replace")
+
+
+def _tree(html: str) -> lxml_html.HtmlElement | None:
+    try:
+        return lxml_html.document_fromstring(html)
+    except (ParserError, XMLSyntaxError, ValueError):
+        return None
+
+
+def _words(element: lxml_html.HtmlElement) -> int:
+    return len(element.text_content().split())
+
+
+def _strip_promo_boxes(tree: lxml_html.HtmlElement) -> None:
+    """Drop small boxes that are promotion, not article: newsletter, cookie, share, comment widgets.
+
+    A box holding most of the page's words is never dropped, whatever its class says.
+    """
+    limit = min(200, _words(tree) // 2)
+    for element in list(tree.iter()):
+        if not isinstance(element.tag, str) or element.tag in _KEEP_TAGS or element.getparent() is None:
+            continue
+        marker = f"{element.get('class', '')} {element.get('id', '')}"
+        if element.tag in ("nav", "footer", "aside", "form", "iframe", "noscript", "dialog"):
+            element.drop_tree()
+        elif marker.strip() and _PROMO_CLASS.search(marker) and _words(element) < limit:
+            element.drop_tree()
+    for heading in list(tree.xpath("//h2|//h3|//h4|//h5|//h6")):
+        if heading.getparent() is None or not _PROMO_HEADING.search(heading.text_content()):
+            continue
+        box = heading.getparent()
+        if box.tag not in _KEEP_TAGS and _words(box) < 80:
+            box.drop_tree()
+        else:
+            heading.drop_tree()
+
+
+def _is_promo_line(line: str) -> bool:
+    words = len(line.split())
+    stripped = line.lstrip()
+    if not stripped:
+        return False
+    emoji_led = unicodedata.category(stripped[0]) == "So"
+    if emoji_led and words <= 40 and _LABEL_LINE.match(stripped[1:].lstrip()):
+        return True
+    return words <= 25 and bool(_PROMO_LINE.search(line))
+
+
+def clean_text(text: str) -> str:
+    """Drop promo lines and collapse blank runs; keeps line structure for the copy engine."""
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line and not _is_promo_line(line))
+
+
+def _meta(tree: lxml_html.HtmlElement, *names: str) -> str:
+    for name in names:
+        for attr in ("property", "name", "itemprop"):
+            values = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
+            if values and values[0].strip():
+                return values[0].strip()
+    return ""
+
+
+def parse_date(value: str) -> datetime | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _jsonld_dates(tree: lxml_html.HtmlElement) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("datePublished"), str):
+                found.append(node["datePublished"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            walk(json.loads(script))
+        except ValueError:
+            continue
+    return found
+
+
+def page_date(tree: lxml_html.HtmlElement) -> datetime | None:
+    """A publication timestamp the page states outright (meta, JSON-LD, <time> in the article)."""
+    candidates = [
+        _meta(tree, "article:published_time", "og:published_time", "datePublished", "pubdate", "publishdate",
+              "parsely-pub-date", "sailthru.date", "dc.date.issued", "DC.date.issued"),
+        *_jsonld_dates(tree),
+        *tree.xpath("//article//time/@datetime"),
+    ]
+    for value in candidates:
+        parsed = parse_date(value)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def detect_lang(text: str, hint: str = "") -> str:
+    """Two-letter language: script shares for CJK, py3langid otherwise, the page's hint for short text."""
+    hint = hint.split("-")[0].split("_")[0].lower()[:3]
+    sample = text[:3000]
+    letters = [c for c in sample if c.isalpha()]
+    if letters:
+        han = sum(1 for c in letters if "\u4e00" <= c <= "\u9fff")
+        kana = sum(1 for c in letters if "\u3040" <= c <= "\u30ff")
+        hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7af")
+        if kana > len(letters) * 0.1:
+            return "ja"
+        if hangul > len(letters) * 0.3:
+            return "ko"
+        if han > len(letters) * 0.3:
+            return "zh"
+    if len(sample) < 200 and hint:
+        return hint
+    if not sample.strip():
+        return hint
+    import py3langid
+
+    with _lang_lock:
+        lang, _ = py3langid.classify(sample)
+    return {"wuu": "zh", "yue": "zh"}.get(lang, lang)
+
+
+def _fallback_text(tree: lxml_html.HtmlElement) -> str:
+    blocks = tree.xpath("//p|//li|//h1|//h2|//h3|//blockquote")
+    lines = [" ".join(b.text_content().split()) for b in blocks]
+    return "\n".join(line for line in lines if line)
+
+
+def extract_article(
+    html: str | bytes,
+    url: str,
+    fallback: Entry | None = None,
+    content_type: str = "",
+    fragment: bool = False,
+) -> Extracted:
+    """Extract one article. `fragment=True` means `html` is an entry's body (feed or WordPress
+    content), so title, date and authors come from the entry rather than the markup."""
+    raw = html if isinstance(html, bytes) else html.encode("utf-8")
+    source = decode_html(html, content_type) if isinstance(html, bytes) else html
+    if fragment:
+        title = escape(fallback.title if fallback else "")
+        source = f"<html><head><title>{title}</title></head><body><article>{source}</article></body></html>"
+    tree = _tree(source)
+    page_url = canonical_url(url)
+    if tree is None:
+        text = html_to_text(source)
+        return Extracted(url=page_url, canonical_url=page_url, title=fallback.title if fallback else "",
+                         text=text, html=source, html_hash=hashlib.sha256(raw).hexdigest(),
+                         content_hash=content_hash(text))
+    declared = (tree.xpath('//link[@rel="canonical"]/@href') or [""])[0].strip() or _meta(tree, "og:url")
+    try:
+        declared = canonical_url(declared, base=url) if declared else ""
+    except UrlError:
+        declared = ""
+    identity = page_url if fragment else prefer_canonical(url, declared)
+    stated = None if fragment else page_date(tree)
+    _strip_promo_boxes(tree)
+    cleaned_html = lxml_html.tostring(tree, encoding="unicode")
+    doc = trafilatura.bare_extraction(
+        cleaned_html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=False
+    )
+    text = clean_text((doc.text if doc is not None else "") or "")
+    if not text:
+        text = clean_text(_fallback_text(tree))
+    if not text and fallback is not None:
+        text = fallback.summary
+    title = (fallback.title if fragment and fallback else "") or (doc.title if doc is not None else "") or ""
+    title = title or (fallback.title if fallback else "") or _meta(tree, "og:title")
+    authors: tuple[str, ...] = fallback.authors if fragment and fallback else ()
+    if not authors and doc is not None and doc.author:
+        authors = tuple(a.strip() for a in re.split(r";|\band\b", doc.author) if a.strip())
+    authors = authors or (fallback.authors if fallback else ())
+    published = stated or (fallback.published if fallback else None)
+    if published is None and not fragment:
+        found = htmldate.find_date(tree, extensive_search=False, original_date=True, url=url)
+        published = parse_date(found) if found else None
+    summary = (doc.description if doc is not None and not fragment else "") or (fallback.summary if fallback else "")
+    hint = tree.get("lang") or (fallback.lang if fallback else "")
+    return Extracted(
+        url=page_url,
+        canonical_url=identity,
+        title=" ".join(title.split()),
+        text=text,
+        published=published,
+        authors=authors,
+        site_name=(doc.sitename if doc is not None else "") or "",
+        summary=" ".join(summary.split()),
+        lang=detect_lang(f"{title}\n{text}", hint),
+        html=html if isinstance(html, str) and fragment else source,
+        html_hash=hashlib.sha256(raw).hexdigest(),
+        content_hash=content_hash(text),
+        declared_canonical=declared,
+    )

@@ -1,0 +1,236 @@
+"""The spider every crawl runs, and the base of the per-kind handlers it dispatches to.
+
+One Scrapy spider serves all sources so the whole poll shares one downloader (global and
+per-domain concurrency, AutoThrottle, robots.txt cache), one database connection and one
+report. Each source kind lives in its own module as a `KindHandler`: it makes the
+source's first request and turns responses into page requests or article items. The
+spider owns what all kinds share: conditional GET, 304s, error lines, article pages,
+and counting outstanding work so a source is reported as soon as it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.http import Request, Response
+
+from crawler.extract import extract_article
+from crawler.failures import describe, failure_exception
+from crawler.feeds import Entry
+from crawler.items import ArticleItem
+from crawler.state import CrawlState, SourceRun
+from crawler.urls import UrlError, canonical_url
+from storage.sources import fetch_state, seen_record
+
+SOURCE = "source"  # step name of a source's own fetch (feed, sitemap, listing, first API page)
+PAGE = "page"  # step name of an article page
+SKIP_VERDICTS = ("stored", "off_topic")
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+
+
+def header(response: Response, name: str) -> str:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else ""
+
+
+def first_url(request: Request | None) -> str:
+    """The URL we asked for, before any redirect: what an operator recognises in an error line."""
+    if request is None:
+        return ""
+    return (request.meta.get("redirect_urls") or [request.url])[0]
+
+
+class KindHandler:
+    """How one source kind is fetched. Subclasses set `kind` and implement the two hooks."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, spider: SourcesSpider):
+        self.spider = spider
+        self.state: CrawlState = spider.state
+
+    def start(self, run: SourceRun) -> Iterable[Request]:
+        """The source's first request(s); default: GET the source URL conditionally."""
+        yield self.spider.source_request(run, run.source.url)
+
+    async def parse(self, step: str, response: Response, run: SourceRun, **kw: Any) -> AsyncIterator[Any]:
+        """Turn a response into requests and items; raise ValueError with a short reason on bad input."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def fallback(self, step: str, response: Response | None, run: SourceRun, **kw: Any) -> Request | None:
+        """A request to try instead after an HTTP error (WordPress's ?rest_route=), or None."""
+        return None
+
+
+class SourcesSpider(scrapy.Spider):
+    name = "distillwatch"
+
+    def __init__(self, state: CrawlState, sources: list, kinds: dict[str, type[KindHandler]], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.state = state
+        self.sources = sources
+        self.handlers = {kind: cls(self) for kind, cls in kinds.items()}
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def source_request(self, run: SourceRun, url: str, meta: dict | None = None, **kw: Any) -> Request:
+        """The source's own fetch: conditional headers from stored state; 304 comes to the callback."""
+        headers = {}
+        if run.etag_sent:
+            headers["If-None-Match"] = run.etag_sent
+        if run.modified_sent:
+            headers["If-Modified-Since"] = run.modified_sent
+        meta = {"handle_httpstatus_list": [304], **(meta or {})}
+        return self._request(run, url, SOURCE, headers=headers, meta=meta, priority=10, **kw)
+
+    def follow(self, run: SourceRun, url: str, step: str, **kw: Any) -> Request | None:
+        """A further request of this source (next API page, child sitemap); not deduplicated."""
+        return self._request(run, url, step, **kw)
+
+    def wanted(self, run: SourceRun, url: str, changed: datetime | None = None) -> str | None:
+        """Count an entry; its seen key when it should be processed now, None to skip it.
+
+        Skipped: already judged and unchanged since, already taken in this crawl, over the
+        source's page budget, or not an http(s) URL.
+        """
+        run.items += 1
+        self.state.report.entries_seen += 1
+        key = self.key_of(url)
+        if not key or key in self.state.requested or run.pages_left <= 0 or not self.is_new(key, changed):
+            return None
+        self.state.requested.add(key)
+        run.pages_left -= 1
+        return key
+
+    def page_request(self, run: SourceRun, url: str, key: str, entry: Entry | None = None) -> Request:
+        """An article page; its callback extracts the article and yields an ArticleItem."""
+        return self._request(run, url, PAGE, entry=entry, seen_key=key, aliases=(url,))
+
+    @staticmethod
+    def key_of(url: str) -> str:
+        """The seen key of an entry URL ("" when it is not an http(s) URL)."""
+        try:
+            return canonical_url(url)
+        except UrlError:
+            return ""
+
+    def is_new(self, key: str, changed: datetime | None) -> bool:
+        """False when this entry URL was judged before and has not changed since."""
+        seen = seen_record(self.state.db, key)
+        if seen is None or seen[0] not in SKIP_VERDICTS:
+            return True
+        verdict_at = seen[1]
+        return changed is not None and verdict_at is not None and changed > verdict_at
+
+    def _request(self, run: SourceRun, url: str, step: str, headers: dict | None = None,
+                 meta: dict | None = None, priority: int = 0, **kw: Any) -> Request:
+        return Request(
+            url,
+            callback=self._on_response,
+            errback=self._on_error,
+            headers=headers,
+            meta=meta or {},
+            priority=priority,
+            dont_filter=True,
+            cb_kwargs={"source_id": run.source.id, "step": step, **kw},
+        )
+
+    async def start(self) -> AsyncIterator[Any]:
+        for source in self.sources:
+            etag, modified = fetch_state(self.state.db, source.id)
+            run = SourceRun(source=source, etag_sent=etag, modified_sent=modified)
+            self.state.runs[source.id] = run
+            handler = self.handlers.get(source.kind)
+            if handler is None:
+                self.state.fail(run, source.url, f"unknown source kind {source.kind!r}")
+                self.state.finish(run)
+                continue
+            try:
+                requests = list(handler.start(run))
+            except Exception as exc:  # a bad source URL or setting fails that source only
+                self.state.fail(run, source.url, f"{type(exc).__name__}: {exc}")
+                self.state.finish(run)
+                continue
+            for request in requests:
+                run.pending += 1
+                yield request
+
+    # -- responses ----------------------------------------------------------------------------
+
+    async def _on_response(self, response: Response, source_id: str, step: str, **kw: Any) -> AsyncIterator[Any]:
+        run = self.state.runs[source_id]
+        try:
+            outputs = self._dispatch(response, run, step, kw)
+            async for out in outputs:
+                if out is None:
+                    continue
+                run.pending += 1
+                yield out
+        except Exception as exc:  # bad input from one source must not stop the others
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if not isinstance(exc, ValueError):
+                reason = f"{type(exc).__name__}: {reason}"
+            if step == SOURCE:
+                self.state.fail(run, first_url(response.request), reason, response.status)
+            else:
+                self.state.page_error(run, first_url(response.request), reason)
+        finally:
+            self.state.release(run)
+
+    async def _dispatch(self, response: Response, run: SourceRun, step: str, kw: dict) -> AsyncIterator[Any]:
+        handler = self.handlers[run.source.kind]
+        if step == PAGE:
+            async for out in self._page(response, run, **kw):
+                yield out
+            return
+        if step == SOURCE:
+            run.status = response.status
+            if response.status == 304:
+                run.outcome = "not_modified"
+                return
+            if 200 <= response.status < 300:
+                run.outcome = "ok"
+                run.etag = header(response, "ETag")
+                run.last_modified = header(response, "Last-Modified")
+        async for out in handler.parse(step, response, run, **kw):
+            yield out
+
+    async def _page(self, response: Response, run: SourceRun, entry: Entry | None = None,
+                    seen_key: str = "", aliases: tuple[str, ...] = ()) -> AsyncIterator[Any]:
+        content_type = header(response, "Content-Type")
+        if content_type.split(";")[0].strip().lower() not in HTML_TYPES and "html" not in content_type:
+            raise ValueError(f"not an HTML page (got {content_type.split(';')[0]})")
+        original = response.meta.get("redirect_urls", [])
+        extracted = await asyncio.to_thread(extract_article, response.body, response.url, entry, content_type)
+        yield ArticleItem(run.source.id, seen_key, extracted, tuple(dict.fromkeys((*aliases, *original))))
+
+    def _on_error(self, failure: Any) -> list[Request]:
+        request = failure.request
+        kw = dict(request.cb_kwargs)
+        run = self.state.runs[kw.pop("source_id")]
+        step = kw.pop("step")
+        out: list[Request] = []
+        try:
+            error, status = describe(failure_exception(failure), self.state.network.timeout,
+                                     self.state.network.max_response_bytes)
+            response = getattr(failure.value, "response", None)
+            handler = self.handlers.get(run.source.kind)
+            retry = handler.fallback(step, response, run, **kw) if handler is not None else None
+            if retry is not None:
+                run.pending += 1
+                out.append(retry)
+            elif step == SOURCE:
+                self.state.fail(run, first_url(request), error, status)
+            else:
+                self.state.page_error(run, first_url(request), error)
+        finally:
+            self.state.release(run)
+        return out
+
+    def closed(self, reason: str) -> None:
+        self.state.finish_all()

@@ -1,0 +1,158 @@
+"""SSRF guard: the crawler fetches URLs that strangers write, so it must not reach our own network.
+
+Three layers, all off when `network.allow_private_addresses` is set (tests, fixture worlds):
+1. `SsrfGuardMiddleware.process_request` refuses, before any connection, a URL whose host
+   is or resolves to a non-public address. It runs for every request, and a redirect hop
+   is a new request, so every hop is checked.
+2. `GuardedAiohttpDownloadHandler` gives aiohttp a resolver that drops non-public answers,
+   closing the DNS-rebinding gap between our lookup and aiohttp's own.
+3. `process_response` refuses a response whose peer address is non-public anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.core.downloader.handlers._aiohttp import AiohttpDownloadHandler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+ALLOW_SETTING = "DISTILLWATCH_ALLOW_PRIVATE_ADDRESSES"
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class RefusedAddress(IgnoreRequest):
+    """A request refused because its host is not a public address."""
+
+
+def forbidden_reason(ip: IPAddress) -> str:
+    """Why this address may not be fetched, or "" when it is public."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            inner = forbidden_reason(embedded)
+            if inner:
+                return inner
+    for flag, label in (
+        ("is_loopback", "a loopback"),
+        ("is_unspecified", "an unspecified"),
+        ("is_link_local", "a link-local"),
+        ("is_multicast", "a multicast"),
+        ("is_private", "a private"),
+        ("is_reserved", "a reserved"),
+    ):
+        if getattr(ip, flag):
+            return f"{ip} is {label} address"
+    if not ip.is_global:
+        return f"{ip} is not a public address"
+    return ""
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a host literal denotes, including the forms inet_aton accepts:
+    decimal `2130706433`, octal `0177.0.0.1`, hex `0x7f.1`, short `127.1`."""
+    host = host.strip("[]").split("%")[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefx." for c in host.lower()) and host[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+async def check_url(url: str) -> str:
+    """"" when `url` may be fetched, else the reason it is refused. Resolves names with getaddrinfo."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"refused: scheme {parts.scheme or '(none)'} is not http(s)"
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return "refused: URL has no host"
+    ip = literal_address(host)
+    if ip is None and host.replace(".", "").isdigit():
+        return f"refused: {host} is not a valid address"
+    if ip is not None:
+        reason = forbidden_reason(ip)
+        return f"refused: {reason}" if reason else ""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return f"refused: {host} is a local name"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "refused: invalid port"
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        return f"DNS lookup failed for {host}: {exc}"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        reason = forbidden_reason(address)
+        if reason:
+            return f"refused: {host} resolves to {reason}"
+    return ""
+
+
+class SsrfGuardMiddleware:
+    """Downloader middleware (first in the chain) applying `check_url` to every request."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SsrfGuardMiddleware:
+        if crawler.settings.getbool(ALLOW_SETTING):
+            raise NotConfigured("private addresses allowed")
+        return cls()
+
+    async def process_request(self, request: Any) -> None:
+        reason = await check_url(request.url)
+        if reason:
+            raise RefusedAddress(reason)
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        peer = getattr(response, "ip_address", None)
+        if peer is not None:
+            reason = forbidden_reason(ipaddress.ip_address(str(peer)))
+            if reason:
+                raise RefusedAddress(f"refused: connected to {reason}")
+        return response
+
+
+class _GuardedResolver:
+    """Wraps aiohttp's resolver and drops answers that are not public addresses."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+        answers = await self.inner.resolve(host, port, family=family)
+        public = [a for a in answers if not forbidden_reason(ipaddress.ip_address(a["host"]))]
+        if not public:
+            raise OSError(f"refused: {host} resolves only to non-public addresses")
+        return public
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class GuardedAiohttpDownloadHandler(AiohttpDownloadHandler):
+    """Scrapy's aiohttp handler (the reactorless default), with the guarded resolver.
+
+    Also marked non-experimental so Scrapy does not log a warning for every crawl: we
+    pin Scrapy and test this handler on every run.
+    """
+
+    experimental = False
+
+    def __init__(self, crawler: Any):
+        super().__init__(crawler)
+        if not crawler.settings.getbool(ALLOW_SETTING):
+            connector = self._session.connector
+            resolver = getattr(connector, "_resolver", None)
+            if resolver is not None:
+                connector._resolver = _GuardedResolver(resolver)  # type: ignore[union-attr]
