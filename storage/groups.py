@@ -126,3 +126,64 @@ def export_rows(db: Database) -> list[dict]:
             "order by coalesce(a.published, a.fetched), a.id"
         )
     )
+
+
+def get_fingerprint(db: Database, article_id: str) -> bytes | None:
+    """The copy engine's stored features of one article, or None."""
+    row = db.execute("select data from fingerprints where article_id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
+def iter_assignment_rows(db: Database):
+    """(article id, copy group, relation, story, original) of every placed article, to rebuild state."""
+    yield from db.execute(
+        "select g.article_id, g.copy_group, g.relation, g.story, coalesce(cg.original, g.article_id) "
+        "from assignments g left join copy_groups cg on cg.id = g.copy_group"
+    )
+
+
+def save_dedup_step(db: Database, fingerprints: list[tuple[str, bytes]], assignments: list[Assignment],
+                    now: datetime) -> None:
+    """Fingerprints and assignments of one engine step in one transaction, with plain SQL.
+
+    Same rows as `save_fingerprint` + `save_assignments`, but without per-row table
+    introspection, because the engine writes after every article and must stay cheap.
+    """
+    stamp = to_text(now)
+    with db.atomic():
+        db.conn.executemany(
+            "insert into fingerprints (article_id, data) values (?, ?) "
+            "on conflict(article_id) do update set data = excluded.data",
+            fingerprints,
+        )
+        db.conn.executemany(
+            "insert into assignments (article_id, copy_group, relation, story, score, evidence, assigned) "
+            "values (?, ?, ?, ?, ?, ?, ?) on conflict(article_id) do update set copy_group = excluded.copy_group, "
+            "relation = excluded.relation, story = excluded.story, score = excluded.score, "
+            "evidence = excluded.evidence, assigned = excluded.assigned",
+            [(a.article_id, a.copy_group, a.relation, a.story, a.score, a.evidence, stamp) for a in assignments],
+        )
+        stories = {a.story: a.original for a in assignments}
+        db.conn.executemany(
+            "insert into stories (id, first_seen, updated, lead_article) values (?, ?, ?, ?) "
+            "on conflict(id) do update set updated = excluded.updated",
+            [(story, stamp, stamp, lead) for story, lead in stories.items()],
+        )
+        groups = {a.copy_group: (a.story, a.original) for a in assignments}
+        db.conn.executemany(
+            "insert into copy_groups (id, story, original, first_seen, updated) values (?, ?, ?, ?, ?) "
+            "on conflict(id) do update set story = excluded.story, original = excluded.original, "
+            "updated = excluded.updated",
+            [(gid, story, original, stamp, stamp) for gid, (story, original) in groups.items()],
+        )
+
+
+def delete_empty_groups(db: Database, group_ids: list[str], story_ids: list[str]) -> None:
+    """Drop copy groups and stories that a merge emptied, so listings do not show ghosts."""
+    with db.atomic():
+        for gid in group_ids:
+            db.execute("delete from copy_groups where id = ? and not exists "
+                       "(select 1 from assignments where copy_group = ?)", [gid, gid])
+        for sid in story_ids:
+            db.execute("delete from stories where id = ? and not exists "
+                       "(select 1 from assignments where story = ?)", [sid, sid])

@@ -1,0 +1,362 @@
+"""Text features that survive republishing: normalisation, sentences, anchors, signatures.
+
+Why these features and not plain word shingles: a word spinner replaces a third to a half
+of the words, so the spun copy of a Decrypt article and its verbatim mirror share only 11%
+of their 5-word shingles. What survives spinning, boilerplate wrapping and even translation
+is the *skeleton* of the article: its numbers, proper names and quotes, in the same order,
+sentence after sentence. So an article is reduced to
+
+* `sentences` (normalised) and their exact hashes, for verbatim and wrapped mirrors
+  (containment of sentence hashes, not Jaccard, because boilerplate only adds sentences);
+* `anchors`: the ordered sequence of numbers and capitalised Latin names (cross-lingual:
+  digits, "Boeing", "EADS" survive translation into Spanish or Dutch);
+* `terms`: weighted content words and names for story clustering (TF, IDF applied later);
+* `credits`: outlets the text credits ("Read the original on Thenextweb", "told Decrypt");
+* two MinHash signatures (whole-article anchors, lead anchors) for LSH candidates.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NUM_PERM = 64  # LSH signature length: 64 permutations keep a Jaccard estimate within ~±0.06
+LEAD_SENTENCES = 4  # excerpts quote the first 2-4 sentences; the lead signature covers them
+MAX_ANCHORS = 600
+MAX_TERMS = 100  # story terms kept per article: bounds memory, fingerprint size and dot products
+
+# Function words of the languages we meet (en, es, it, nl, de, fr, pt). They tell a
+# sentence-initial "The"/"Los"/"Het" from a name, and they give language detection for free.
+_STOP = {
+    "en": "a about after all also an and any are as at be been before but by can could did do does for from "
+    "had has have he her his how i if in into is it its it's more most my new no not of on one only or other "
+    "our out over said says she so some than that the their them then there these they this those to two up "
+    "was we were what when where which while who will with would you your just now year years last first "
+    "according told read original source via here more news after before this week today yesterday",
+    "es": "a al como con de del desde donde el ella en entre era es esta este fue ha han hay la las le lo los "
+    "más mas no o para pero por que se sin sobre su sus también un una uno y ya según dijo años año",
+    "it": "a al alla anche che come con da dal dei del della delle di e è gli ha hanno i il in la le lo ma nel "
+    "nella non o per più può se si sono su sua suo tra un una uno secondo anni anno",
+    "nl": "aan als bij dat de den der des deze die dit door een en er het hij in is ik kan met na naar niet "
+    "nog of om ook op over te tot uit van voor was werd worden zal zich zijn jaar volgens",
+    "de": "als am an auch auf aus bei das dem den der des die ein eine einem einen einer es für hat im in "
+    "ist mit nach nicht noch oder sich sie sind um und von vor war wie wird zu zum zur über",
+    "fr": "à au aux avec ce ces dans de des du elle en est et il ils la le les leur mais ne par pas plus "
+    "pour qu que qui sa se ses son sont sur un une été selon ans",
+    "pt": "a ao as com da das de do dos e é em entre foi na nas no nos o os para pela pelo por que se sem "
+    "seu sua um uma segundo anos",
+}
+STOPWORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang, words in _STOP.items()}
+ALL_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
+# Capitalised words that are not names in any of those languages (months, days, headline filler).
+_NOT_NAMES = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr read photo image advertisement "
+    "briefly brief".split()
+)
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
+                         "\u00a0": " ", "\u200b": "", "\ufeff": ""})
+_WS = re.compile(r"[ \t\r\f\v]+")
+_SENT_SPLIT = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"')\]]))\s+(?=[\"'(\[]?[^\W_a-z])|(?<=[。！？])|\n+")
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+# Numbers, CJK characters one by one (no spaces there), and other words (with ' and -):
+# "Anthropic称" must give "Anthropic" so Latin names survive inside Chinese text.
+_TOKEN = re.compile(
+    rf"\d+(?:[.,]\d+)*|[{_CJK_CLASS}]|[^\W\d_{_CJK_CLASS}]+(?:['-][^\W\d_{_CJK_CLASS}]+)*", re.UNICODE
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_QUOTE_SPAN = re.compile(r'"([^"]{20,400})"')
+_CREDIT = re.compile(
+    r"\b(?i:(read (?:the )?(?:original|full (?:story|article)) (?:on|at)|originally (?:published|appeared) (?:on|at|in|by)"
+    r"|first (?:published|appeared) (?:on|at|in)|source|via|view original on|republished (?:from|with permission of)"
+    r"|told|according to|(?:reported|reports) by))[: ]+(?:the )?"
+    r"([A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,2})",
+)
+_WEAK_CREDIT = ("told", "according to", "reported by", "reports by")
+_CREDIT_HINTS = ("original", "appeared", "published", "source", "via", "republished")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, straight quotes, no zero-width characters, single spaces; keeps line breaks."""
+    text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
+    return "\n".join(line for line in (_WS.sub(" ", part).strip() for part in text.split("\n")) if line)
+
+
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Gen|Lt|Col|Capt|Sgt|Rev|St|Jr|Sr|Inc|Corp|Co|Ltd|No|vs|Prof|"
+                     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z](?:\.[A-Z])*)\.$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences (and separate lines: headings, list items) of normalised text, in order.
+    A split after an abbreviation ("Gov.", "U.S.", "Dr.") inside a line is undone."""
+    out: list[str] = []
+    joinable = False
+    for piece in _SENT_SPLIT.split(text):
+        piece = piece.strip() if piece else ""
+        if len(piece) <= 1:
+            joinable = False
+            continue
+        if out and joinable:
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+        joinable = bool(_ABBREV.search(out[-1]))
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Words and numbers, original case; numbers keep their separators ("28.8", "25,000")."""
+    return _TOKEN.findall(text)
+
+
+def normalize_number(token: str) -> str:
+    """"25,000" and "25.000" → "25000"; "28.8" and "20,1" → "28.8" / "20.1" (decimal)."""
+    parts = re.split(r"[.,]", token)
+    if len(parts) == 1:
+        return token.lstrip("0") or "0"
+    if all(len(p) == 3 for p in parts[1:]) and len(parts[0]) <= 3:
+        return "".join(parts).lstrip("0") or "0"
+    return ("".join(parts[:-1]).lstrip("0") or "0") + "." + parts[-1]
+
+
+_SCALES = {
+    **dict.fromkeys("k thousand thousands mil mila duizend tausend mille".split(), 1e3),
+    **dict.fromkeys("m mn million millions millón millones milione milioni miljoen miljoenen millionen".split(), 1e6),
+    **dict.fromkeys("bn billion billions miliardo miliardi miljard miljarden milliarde milliarden milliard "
+                    "milliards".split(), 1e9),
+    "万": 1e4, "亿": 1e8,
+}
+
+
+def scaled_number(token: str, following: str) -> str:
+    """A number with its scale word folded in, so "28.8 million", "2880万" and "28,8 millones"
+    all become "28800000": the scale word is translated, the value is not."""
+    base = normalize_number(token)
+    scale = _SCALES.get(following.lower())
+    if not scale:
+        return base
+    value = float(base) * scale
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def stable_hash(value: str) -> int:
+    """A 32-bit hash that is the same in every process (Python's hash() is salted)."""
+    return zlib.crc32(value.encode("utf-8"))
+
+
+def detect_lang(tokens: Sequence[str], text: str = "") -> str:
+    """Cheap language guess from function-word counts; "zh"/"ja" style CJK when the script says so."""
+    if text and len(_CJK.findall(text[:2000])) > 50:
+        return "cjk"
+    counts = Counter()
+    for tok in tokens[:400]:
+        low = tok.lower()
+        for lang, words in STOPWORDS.items():
+            if low in words:
+                counts[lang] += 1
+    if not counts:
+        return ""
+    lang, hits = counts.most_common(1)[0]
+    return lang if hits >= 3 else ""
+
+
+def _name_key(token: str) -> str:
+    low = token.lower()
+    return low[:-2] if low.endswith("'s") else low
+
+
+def sentence_anchors(sentence: str, known_names: frozenset[str], toks: list[str] | None = None) -> list[str]:
+    """Numbers and names of one sentence in order. A sentence-initial capital counts as a
+    name only when the same word is capitalised mid-sentence elsewhere (`known_names`)."""
+    out: list[str] = []
+    toks = tokenize(sentence) if toks is None else toks
+    uncased_script = bool(_CJK.search(sentence))  # no sentence-initial capitals in Chinese or Japanese
+    for i, tok in enumerate(toks):
+        if tok[0].isdigit():
+            out.append("#" + scaled_number(tok, toks[i + 1] if i + 1 < len(toks) else ""))
+            continue
+        if not tok[0].isupper():
+            continue
+        key = _name_key(tok)
+        if key in ALL_STOPWORDS or key in _NOT_NAMES or len(key) < 2:
+            continue
+        if i == 0 and key not in known_names and not uncased_script and not (tok.isupper() and len(tok) > 1):
+            continue
+        out.append(key)
+    return out
+
+
+def mid_sentence_names(tokenized: Iterable[list[str]]) -> frozenset[str]:
+    """Words capitalised mid-sentence (names, but also title-case headings)."""
+    names = set()
+    for toks in tokenized:
+        for tok in toks[1:]:
+            if tok[0].isupper():
+                names.add(_name_key(tok))
+    return frozenset(names)
+
+
+def proper_names(tokenized: Iterable[list[str]]) -> frozenset[str]:
+    """Stricter: capitalised mid-sentence and never written in lower case in the same text,
+    so "Campaign" in a title-case heading is not a name when "campaign" occurs in prose."""
+    capital, lower = set(), set()
+    for toks in tokenized:
+        for i, tok in enumerate(toks):
+            if tok[0].islower():
+                lower.add(tok.lower())
+            elif i > 0 and tok[0].isupper():
+                capital.add(_name_key(tok))
+    return frozenset(capital - lower)
+
+
+def credits(text: str) -> list[str]:
+    """Outlets the text credits, lower-cased without spaces: "Read the original on Thenextweb" →
+    "thenextweb". Weak credits, which originals make too ("told Decrypt", "according to
+    Bloomberg"), carry a "~" prefix: they vote for a member but never count against one."""
+    found = []
+    for match in _CREDIT.finditer(text):
+        raw = match.group(2)
+        name = re.sub(r"[^\w]", "", raw.lower())
+        name = re.sub(r"(com|net|org|co|io)$", "", name) if "." in raw else name
+        if len(name) < 3 or name in ALL_STOPWORDS:
+            continue
+        if match.group(1).lower() in _WEAK_CREDIT:
+            name = "~" + name
+        if name not in found:
+            found.append(name)
+    return found
+
+
+def is_credit_line(sentence: str) -> bool:
+    """A short line that only credits a source ("Read the original on X"): not article content."""
+    if len(sentence) >= 160:
+        return False
+    low = sentence.lower()
+    if not any(word in low for word in _CREDIT_HINTS):
+        return False
+    return any(not c.startswith("~") for c in credits(sentence))
+
+
+def quotes(text: str) -> list[str]:
+    """Quoted passages (normalised words), which summaries and excerpts carry over verbatim."""
+    return [" ".join(w.lower() for w in tokenize(q)) for q in _QUOTE_SPAN.findall(text)]
+
+
+def sentence_key(sentence: str, toks: list[str] | None = None) -> int:
+    """Exact-match key of a sentence: lower-cased word sequence, punctuation ignored."""
+    return stable_hash(" ".join(tokenize(sentence) if toks is None else toks).lower())
+
+
+def story_terms(title: str, tokenized: Sequence[list[str]], names: frozenset[str], lang: str) -> dict[str, float]:
+    """Term weights for story clustering: names count 3x, title words 2x extra, lead sentences
+    1.5x; numbers and function words are left out (numbers differ between tellings, names do not).
+    Non-English words keep their surface form; stories across languages rely on names."""
+    weights: Counter[str] = Counter()
+    for i, toks in enumerate(tokenized[:60]):
+        lead = 1.5 if i < 3 else 1.0
+        for j, tok in enumerate(toks):
+            if tok[0].isdigit():
+                number = normalize_number(tok)
+                if len(number) >= 2:
+                    weights["#" + number] += lead
+                continue
+            key = _name_key(tok)
+            if key in ALL_STOPWORDS or len(key) < 3:
+                continue
+            is_name = tok[0].isupper() and (j > 0 or key in names)
+            weights[key] += lead * (3.0 if is_name else 1.0)
+    for tok in tokenize(title):
+        key = _name_key(tok)  # title: tokenised here, it is short
+        if not tok[0].isdigit() and key not in ALL_STOPWORDS and len(key) >= 3:
+            weights[key] += 2.0 * (3.0 if tok[0].isupper() and key in names else 1.0)
+    top = weights.most_common(MAX_TERMS)
+    return {term: round(float(np.log1p(w)), 4) for term, w in top}
+
+
+@dataclass
+class Features:
+    """Everything the copy and story engines compare, computed once per article."""
+
+    title: str
+    lang: str
+    sentences: list[str]
+    sentence_keys: list[int]
+    anchors: list[str]
+    sentence_anchor_counts: list[int]
+    terms: dict[str, float]
+    credits: list[str]
+    quotes: list[str]
+    n_words: int
+    copy_features: list[str] = field(default_factory=list)
+    lead_features: list[str] = field(default_factory=list)
+    title_names: list[str] = field(default_factory=list)  # title words the body also capitalises mid-sentence
+    eligible: tuple[list[str], list[int]] | None = None  # cache of copies._eligible
+
+
+def extract(title: str, text: str, lang: str = "") -> Features:
+    """Compute the features of one article from its title and extracted text."""
+    norm = normalize_text(text)
+    title_norm = normalize_text(title).replace("\n", " ")
+    sentences = split_sentences(norm)
+    body = sentences  # a text that opens with its title keeps it: excerpts often quote the headline
+    tokenized = [tokenize(sentence) for sentence in body]
+    title_tokens = tokenize(title_norm)
+    names = mid_sentence_names([*tokenized, title_tokens])
+    all_tokens = [tok for toks in tokenized for tok in toks]
+    detected = detect_lang(all_tokens, norm)
+    lang = (lang or detected or "").split("-")[0].lower()
+    anchors: list[str] = []
+    counts: list[int] = []
+    for sentence, toks in zip(body, tokenized, strict=True):
+        found = sentence_anchors(sentence, names, toks)
+        counts.append(len(found))
+        anchors.extend(found)
+    anchors = anchors[:MAX_ANCHORS]
+    lead_n = sum(counts[:LEAD_SENTENCES])
+    lead = anchors[:max(lead_n, 8)]
+    title_anchors = sentence_anchors(title_norm, names, title_tokens)
+    strict_names = proper_names(tokenized)
+    return Features(
+        title=title_norm,
+        lang=lang,
+        sentences=body,
+        sentence_keys=[sentence_key(s, toks) for s, toks in zip(body, tokenized, strict=True)],
+        anchors=anchors,
+        sentence_anchor_counts=counts,
+        terms=story_terms(title_norm, tokenized, names, lang),
+        credits=credits(norm),
+        quotes=quotes(norm),
+        n_words=len(all_tokens),
+        title_names=sorted({key for key in (_name_key(t.split("-")[0]) for t in title_tokens)
+                            if key in strict_names and key not in ALL_STOPWORDS and len(key) > 2}),
+        copy_features=sorted(set(anchors) | {"t:" + a for a in title_anchors}),
+        lead_features=sorted(set(lead) | {"t:" + a for a in title_anchors}),
+    )
+
+
+_PRIME = np.uint64((1 << 61) - 1)
+_MAX32 = np.uint64((1 << 32) - 1)
+_rng = np.random.RandomState(1)
+_PERM_A = _rng.randint(1, int(_PRIME), size=NUM_PERM, dtype=np.uint64)
+_PERM_B = _rng.randint(0, int(_PRIME), size=NUM_PERM, dtype=np.uint64)
+
+
+def minhash(features: Iterable[str]) -> np.ndarray:
+    """MinHash signature (uint64[NUM_PERM]) with datasketch's permutation scheme, vectorised.
+
+    Same values as `datasketch.MinHash(num_perm=NUM_PERM, seed=1, hashfunc=crc32)`; computed
+    here directly because per-feature `update` calls cost more than the whole rest of a step.
+    """
+    values = np.fromiter((stable_hash(f) for f in features), dtype=np.uint64)
+    if values.size == 0:
+        return np.full(NUM_PERM, _MAX32, dtype=np.uint64)
+    phv = ((np.outer(values, _PERM_A) + _PERM_B) % _PRIME) & _MAX32
+    return phv.min(axis=0)

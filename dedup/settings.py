@@ -1,0 +1,60 @@
+"""Thresholds of the copy and story engines, chosen on data and the same on every run.
+
+Where each number comes from (measured with `python -m bench.eval_dedup`, see its output
+in bench/results/dedup.json):
+
+* `align_ratio` 60 / `align_min` 0.5: rapidfuzz `ratio` of a spun sentence against its source
+  sentence has a median of 80 on the seed pair 000/002 (spinner replacing ~40% of words), while
+  sentences of two *different* articles about the same story peak at 45-47; half of the
+  shorter article's sentences must find a >= 60 partner (seed spun pair: 0.87, different
+  articles of the same story: <= 0.05).
+* `anchor_lcs_min` 0.5: ordered numbers-and-names LCS over the shorter sequence; seed spun
+  pair 0.93, different articles of the same story 0.31-0.44.
+* `cross_anchor_lcs` 0.6 and `cross_anchor_jaccard` 0.4: translations (MEANTIME en/es/it/nl,
+  720 pairs) keep 93.1% pairwise recall (more through transitivity in groups) and none of
+  20,880 same-topic different-article cross-language pairs pass both; at 0.5/0.3 recall was
+  98.9% but 14 such pairs passed, and the demo world's Chinese original matched two
+  different English articles of its story at 0.54-0.60 / 0.40-0.44.
+* `lsh_threshold` 0.25 (64 permutations): anchor-set Jaccard of true translations has its
+  5th percentile at 0.42, so candidates at 0.25 lose almost none; same-story different
+  articles that slip through are rejected by verification.
+  LSH banding still lets through many pairs far below it, so candidates whose estimated
+  Jaccard (from the 64 kept signature values) is under `min_estimate` 0.2 are dropped
+  before the (costly) sentence alignment.
+* `story_threshold`, `story_window_days`: see dedup/stories.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    # copy verification (same language)
+    align_ratio: float = 60.0
+    align_min: float = 0.5
+    exact_min: float = 0.6
+    anchor_lcs_min: float = 0.5
+    anchor_guard_min: float = 0.4  # exact-sentence path still needs this much anchor agreement
+    excerpt_length_ratio: float = 0.6
+    excerpt_align_min: float = 0.66  # and ~20 matched words: one headline-like lead is not enough
+    excerpt_lead_share: float = 0.75  # matched sentences of an excerpt that must sit in the source's lead
+    mirror_containment: float = 0.8
+    # copy verification (different languages)
+    cross_anchor_lcs: float = 0.6
+    cross_anchor_jaccard: float = 0.4
+    cross_length_ratio: float = 2.2
+    cross_bridge_lcs: float = 0.75  # a cross-lingual match may merge groups only above these
+    cross_bridge_jaccard: float = 0.5  # (MEANTIME true pairs: median 0.80 / 0.67)
+    # candidates
+    lsh_threshold: float = 0.25
+    min_estimate: float = 0.2  # signature-estimated Jaccard a candidate needs before verification
+    max_copy_candidates: int = 12
+    # stories
+    story_threshold: float = 0.25
+    story_window_days: float = 7.0
+    story_top_terms: int = 12
+    story_max_candidates: int = 30
+    # caches
+    feature_cache_size: int = 20000
