@@ -21,10 +21,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.bench_dedup
 
 eval: $(STAMP)
-	$(BIN)/python -m bench.eval
+	$(BIN)/python -m bench.eval_dedup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

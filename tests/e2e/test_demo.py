@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections import defaultdict
 
 import pytest
@@ -69,7 +70,8 @@ def test_digest_shows_each_story_once_credited_to_its_original(demo):
     assert {c.relation for c in copies} >= {"mirror", "spun"}
     outlets = {e.outlet for e in result.expected if e.story == seed_story and e.relation in ("", "original")}
     for digest in texts:
-        assert digest.count(lead.title) == 1, digest[:3000]
+        entries = re.findall(rf"^\d+\. {re.escape(lead.title)}$", digest, flags=re.MULTILINE)
+        assert len(entries) == 1, digest[:3000]
         for copy in copies:
             if copy.title != lead.title:
                 assert copy.title not in digest, ("a copy shown as its own story", copy.title)
