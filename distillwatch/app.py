@@ -10,7 +10,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TextIO
 
 from sqlite_utils import Database
@@ -130,10 +129,15 @@ def build_senders(config: Config) -> dict[str, Sender]:
     return senders
 
 
+def digest_key(config: Config, now: datetime) -> str:
+    """The digest's idempotency key: one per local date, so restarts and catch-ups never send it twice."""
+    return f"digest:{now.astimezone(config.tz).date().isoformat()}"
+
+
 def enqueue_digests(config: Config, db: Database, now: datetime | None = None) -> int:
     """Render the period's digest per channel and enqueue it once per target; returns how many were new."""
     now = now or utcnow()
-    key = f"digest:{now.astimezone(config.tz).date().isoformat()}"
+    key = digest_key(config, now)
     added = 0
     for channel, targets in digest_targets(config).items():
         _, rendered = compose_digest(config, db, channel, now)

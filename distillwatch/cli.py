@@ -129,6 +129,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(Path(args.out))).exit_code
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the daemon: polling, the daily digest, outbox sending and housekeeping on a schedule.
+
+    Holds a lock on the database (a second `run` exits 1). SIGTERM/SIGINT stop it cleanly,
+    SIGHUP reloads the config file. With --once: one full cycle and exit, for cron.
+    """
+    from distillwatch.daemon import run_daemon, run_once
+
+    config = _config(args)
+    if args.once:
+        return run_once(config, verbose=args.verbose)
+    return run_daemon(config, loader=lambda: _config(args), verbose=args.verbose)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show source health, the last day's articles and stories, the outbox, the database and the daemon."""
+    from distillwatch.status import status_report
+
+    print(status_report(_config(args)))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="distillwatch",
@@ -167,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("explain", cmd_explain, with_db=True)
     p.add_argument("a", help="article id")
     p.add_argument("b", help="article id")
+    p = add("run", cmd_run, with_db=True)
+    p.add_argument("--once", action="store_true", help="one full cycle (crawl, digest if due, send) and exit; for cron")
+    add("status", cmd_status, with_db=True)
     p = add("demo", cmd_demo)
     p.add_argument("--out", default="out", help="where the demo writes its database, outbox and digest")
     return parser

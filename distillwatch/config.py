@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.relevance import TopicConfig, TopicRule
 from crawler.settings import NetworkConfig
+from distillwatch.logs import FORMATS as LOG_FORMATS
+from distillwatch.logs import LEVELS as LOG_LEVELS
+from distillwatch.logs import LogConfig
 from storage.records import SOURCE_KINDS, Source
 
 DEFAULT_CONFIG_NAME = "distillwatch.toml"
@@ -72,6 +75,15 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class HousekeepingConfig:
+    """`[housekeeping]`: the daemon's daily maintenance (ANALYZE, HTML pruning, online backup)."""
+
+    time: str = "03:30"  # local time, in schedule.timezone
+    backups: int = 7  # backups kept in <db dir>/backups/
+    keep_html_days: int = 30  # raw HTML of older articles is dropped; text and fingerprints stay
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Read from the environment only; repr never shows them."""
 
@@ -93,6 +105,8 @@ class Config:
     breaking: BreakingConfig = BreakingConfig()
     telegram: TelegramConfig = TelegramConfig()
     email: EmailConfig = EmailConfig()
+    logging: LogConfig = LogConfig()
+    housekeeping: HousekeepingConfig = HousekeepingConfig()
     storage_path: Path = Path("distillwatch.db")
     outbox_dir: Path = Path("out")
     secrets: Secrets = Secrets()
@@ -149,7 +163,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
 def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None = None,
                  env: dict[str, str] | None = None) -> Config:
     v = _Validator()
-    known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "storage", "outbox"}
+    known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "storage", "outbox",
+             "logging", "housekeeping"}
     v.unknown_keys(data, known, "")
     sources = tuple(_sources(v, data.get("sources", [])))
     topic = _topic(v, v.table(data, "topic"))
@@ -158,6 +173,8 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
     breaking = _breaking(v, v.table(data, "breaking"))
     telegram = _telegram(v, v.table(data, "telegram"))
     email = _email(v, v.table(data, "email"))
+    log_config = _logging(v, v.table(data, "logging"))
+    housekeeping = _housekeeping(v, v.table(data, "housekeeping"))
     storage = v.table(data, "storage")
     v.unknown_keys(storage, {"path"}, "storage")
     outbox = v.table(data, "outbox")
@@ -175,6 +192,8 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
         breaking=breaking,
         telegram=telegram,
         email=email,
+        logging=log_config,
+        housekeeping=housekeeping,
         storage_path=storage_path if storage_path.is_absolute() else base / storage_path,
         outbox_dir=outbox_dir if outbox_dir.is_absolute() else base / outbox_dir,
         secrets=Secrets.from_env(env),
@@ -333,12 +352,7 @@ def _schedule(v: _Validator, data: dict) -> ScheduleConfig:
     d = ScheduleConfig()
     v.unknown_keys(data, set(d.__dataclass_fields__), "schedule")
     digest_time = v.str(data, "digest_time", "schedule", d.digest_time)
-    try:
-        hours, minutes = (int(part) for part in digest_time.split(":"))
-        if not (0 <= hours < 24 and 0 <= minutes < 60):
-            raise ValueError
-    except ValueError:
-        v.fail("schedule.digest_time", f"must be HH:MM, got {digest_time!r}")
+    _hh_mm(v, "schedule.digest_time", digest_time)
     timezone = v.str(data, "timezone", "schedule", d.timezone)
     try:
         ZoneInfo(timezone)
@@ -394,3 +408,36 @@ def _email(v: _Validator, data: dict) -> EmailConfig:
         if "@" not in address:
             v.fail(f"email.recipients[{i}]", f"not an email address: {address!r}")
     return email
+
+
+def _hh_mm(v: _Validator, path: str, value: str) -> None:
+    try:
+        hours, minutes = (int(part) for part in value.split(":"))
+        if not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise ValueError
+    except ValueError:
+        v.fail(path, f"must be HH:MM, got {value!r}")
+
+
+def _logging(v: _Validator, data: dict) -> LogConfig:
+    d = LogConfig()
+    v.unknown_keys(data, {"format", "level"}, "logging")
+    fmt = v.str(data, "format", "logging", d.format)
+    if fmt not in LOG_FORMATS:
+        v.fail("logging.format", f"must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
+    level = v.str(data, "level", "logging", d.level).lower()
+    if level not in LOG_LEVELS:
+        v.fail("logging.level", f"must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return LogConfig(format=fmt, level=level)
+
+
+def _housekeeping(v: _Validator, data: dict) -> HousekeepingConfig:
+    d = HousekeepingConfig()
+    v.unknown_keys(data, set(d.__dataclass_fields__), "housekeeping")
+    time = v.str(data, "time", "housekeeping", d.time)
+    _hh_mm(v, "housekeeping.time", time)
+    return HousekeepingConfig(
+        time=time,
+        backups=v.int(data, "backups", "housekeeping", d.backups, minimum=1),
+        keep_html_days=v.int(data, "keep_html_days", "housekeeping", d.keep_html_days, minimum=1),
+    )

@@ -142,3 +142,13 @@ def migrate(db: Database) -> list[str]:
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations(name="0002_daemon_state")
+def daemon_state(db: Database) -> None:
+    """What the running daemon publishes for `status` (its jobs and next run times, last poll,
+    last housekeeping): one JSON value per key, rewritten in place, so it never grows."""
+    db["daemon_state"].create({"key": str, "value": str, "updated": str}, pk="key", not_null={"value"})
+    # "Was today's digest enqueued for any target?" is asked after every poll.
+    db["deliveries"].create_index(["kind", "key"])
+

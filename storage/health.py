@@ -1,0 +1,115 @@
+"""Read-only queries behind `distillwatch status` and the daemon's digest catch-up.
+
+Each answers one operator question (which sources are broken, is the outbox stuck,
+was today's digest enqueued) with an indexed query, so status stays instant on a
+database of years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.timeutil import from_text, to_text
+
+OK, FAILING, DEAD, NEW = "ok", "failing", "dead", "new"
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One enabled source and its state: ok, failing (last fetches erred), dead (failing for days), new."""
+
+    id: str
+    name: str
+    state: str
+    error_count: int
+    failing_since: datetime | None  # the last success (or when added): errors ever since
+    last_error: str
+    last_error_at: datetime | None
+
+
+def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta(days=3)) -> list[SourceHealth]:
+    """Every enabled source with its health.
+
+    A failing source has errors since its last success; it is dead when that success
+    (or, if it never had one, the day it was added) is older than `dead_after`.
+    """
+    out = []
+    rows = db.execute(
+        "select id, name, error_count, last_success, added, last_error, last_error_at from sources "
+        "where enabled = 1 order by name"
+    ).fetchall()
+    for sid, name, errors, last_success, added, last_error, last_error_at in rows:
+        errors = errors or 0
+        since = from_text(last_success) or from_text(added)
+        if errors:
+            state = DEAD if since is not None and now - since > dead_after else FAILING
+        else:
+            state = OK if last_success else NEW
+        out.append(SourceHealth(sid, name or sid, state, errors, since if errors else None, last_error or "",
+                                from_text(last_error_at)))
+    return out
+
+
+def articles_fetched_since(db: Database, since: datetime) -> int:
+    return db.execute("select count(*) from articles where fetched >= ?", [to_text(since)]).fetchone()[0]
+
+
+def stories_since(db: Database, since: datetime) -> tuple[int, int]:
+    """(stories first seen since, stories that gained an article fetched since)."""
+    new = db.execute("select count(*) from stories where first_seen >= ?", [to_text(since)]).fetchone()[0]
+    active = db.execute(
+        "select count(distinct g.story) from assignments g join articles a on a.id = g.article_id "
+        "where a.fetched >= ?",
+        [to_text(since)],
+    ).fetchone()[0]
+    return new, active
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """The outbox at a glance: messages by state, the pending backlog and its age."""
+
+    by_state: dict[str, int]
+    due: int  # pending and due now
+    retrying: int  # pending after at least one failed attempt
+    oldest_pending: datetime | None
+
+
+def outbox_health(db: Database, now: datetime) -> OutboxHealth:
+    by_state = {
+        state: n for state, n in db.execute("select state, count(*) from deliveries group by state").fetchall()
+    }
+    due, retrying, oldest = db.execute(
+        "select coalesce(sum(next_attempt_at <= ?), 0), coalesce(sum(attempts > 0), 0), min(created) "
+        "from deliveries where state = 'pending'",
+        [to_text(now)],
+    ).fetchone()
+    return OutboxHealth(by_state, due, retrying, from_text(oldest))
+
+
+def due_delivery_count(db: Database, now: datetime) -> int:
+    """Pending messages whose send time has come; the daemon drains only when this is non-zero."""
+    return db.execute(
+        "select count(*) from deliveries where state = 'pending' and next_attempt_at <= ?", [to_text(now)]
+    ).fetchone()[0]
+
+
+def failed_deliveries(db: Database, limit: int = 5) -> list[dict]:
+    """The latest messages that are dead or failing (pending with an error), newest first."""
+    return list(
+        db.query(
+            "select id, target, kind, key, state, attempts, last_error from deliveries "
+            "where state in ('dead', 'failed') or (state = 'pending' and last_error is not null) "
+            "order by id desc limit ?",
+            [limit],
+        )
+    )
+
+
+def delivery_key_exists(db: Database, kind: str, key: str) -> bool:
+    """Whether any target already has a message of this kind and idempotency key (sent or not)."""
+    row = db.execute("select 1 from deliveries where kind = ? and key = ? limit 1", [kind, key]).fetchone()
+    return row is not None

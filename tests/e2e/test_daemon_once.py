@@ -1,0 +1,106 @@
+"""`run --once` end to end: fixture world → crawl → dedup → today's digest → local outbox, once a day."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from distillwatch.config import Config, ScheduleConfig, load_config
+from distillwatch.daemon import digest_key, run_once
+from distillwatch.logs import CHATTY
+from distillwatch.world import world_in_thread
+from storage import integrity_ok, open_db
+from storage.maintenance import daemon_state, list_backups
+from storage.records import Source, utcnow
+
+
+def once_config(world_sources: list[dict], tmp: Path) -> Config:
+    """Like the demo's config; the digest time is midnight, so it is always due."""
+    base = load_config(None, env={})
+    sources = tuple(Source(**{k: v for k, v in s.items() if k in Source.__dataclass_fields__}) for s in world_sources)
+    return replace(
+        base,
+        sources=sources,
+        network=replace(base.network, allow_private_addresses=True, timeout=10.0),
+        schedule=ScheduleConfig(poll_interval=900, digest_time="00:00", timezone="UTC"),
+        storage_path=tmp / "dw.db",
+        outbox_dir=tmp / "out",
+        origin="test",
+    )
+
+
+def _outbox_files(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """run_once installs the process's log handler; put the test runner's logging back after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in CHATTY}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in chatty.items():
+        logging.getLogger(name).setLevel(value)
+
+
+@pytest.fixture(scope="module")
+def world():
+    with world_in_thread() as w:
+        yield w
+
+
+def test_run_once_crawls_sends_todays_digest_and_not_again(world, tmp_path, capsys):
+    config = once_config(world.sources(), tmp_path)
+
+    assert run_once(config) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("run: crawl: ") and "digest: 2 enqueued" in printed and "2 sent" in printed
+
+    db = open_db(config.storage_path)
+    try:
+        assert db.execute("select count(*) from articles").fetchone()[0] > 0
+        key = digest_key(config, utcnow())
+        rows = db.execute("select target, state from deliveries where kind = 'digest' and key = ? order by target",
+                          [key]).fetchall()
+        assert rows == [("file:email", "sent"), ("file:telegram", "sent")]
+        assert "last_poll" in daemon_state(db)
+    finally:
+        db.close()
+    files = _outbox_files(config.outbox_dir)
+    assert any(f.startswith("email/") and f.endswith(".eml") for f in files)
+    assert any(f.startswith("telegram/") for f in files)
+    assert len(list_backups(config.storage_path)) == 1  # the first run of the day backs up
+
+    # The same day again: new polling, no second digest, no second backup.
+    assert run_once(config) == 0
+    assert "digest: 0 enqueued" in capsys.readouterr().out
+    assert _outbox_files(config.outbox_dir) == files
+    assert len(list_backups(config.storage_path)) == 1
+    db = open_db(config.storage_path)
+    try:
+        assert db.execute("select count(*) from deliveries where kind = 'digest'").fetchone()[0] == 2
+        assert integrity_ok(db)
+    finally:
+        db.close()
+
+
+def test_run_once_before_the_digest_time_sends_nothing(world, tmp_path, capsys):
+    now = utcnow()
+    if now.hour == 23 and now.minute >= 58:
+        pytest.skip("too close to midnight to put the digest time later today")
+    config = once_config(world.sources(), tmp_path)
+    config = replace(config, schedule=replace(config.schedule, digest_time="23:59"))
+    assert run_once(config) == 0
+    assert "digest: 0 enqueued" in capsys.readouterr().out
+    db = open_db(config.storage_path)
+    try:
+        assert db.execute("select count(*) from deliveries").fetchone()[0] == 0
+        assert db.execute("select count(*) from articles").fetchone()[0] > 0
+    finally:
+        db.close()
