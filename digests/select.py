@@ -68,6 +68,19 @@ class StoryView:
     def copy_counts(self) -> dict[str, int]:
         return dict(self.copies)
 
+    @property
+    def copy_outlets(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(relation, outlets) for every copy, in the order of `copies`: who mirrored, spun, excerpted, translated."""
+        by_relation: dict[str, list[str]] = defaultdict(list)
+        groups: dict[str, list[MemberView]] = defaultdict(list)
+        for m in self.members:
+            groups[m.copy_group].append(m)
+        originals = {_original_of(g).article_id for g in groups.values()}
+        for m in self.members:
+            if m.article_id not in originals and m.outlet not in by_relation[m.relation]:
+                by_relation[m.relation].append(m.outlet)
+        return tuple((relation, tuple(by_relation[relation])) for relation, _ in self.copies)
+
 
 def select_stories(
     db: Database, since: datetime, until: datetime | None = None, limit: int | None = None

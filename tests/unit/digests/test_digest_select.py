@@ -140,3 +140,22 @@ def test_outlet_falls_back_to_site_name_then_host():
 )
 def test_one_line(text, expected):
     assert one_line(text) == expected
+
+
+def test_copy_outlets_name_who_copied_by_relation():
+    from digests.select import build_story
+
+    base = {"summary": "", "lead": "", "lang": "en", "site_name": "", "relevance": 1.0, "source_priority": 1,
+            "story": "s", "fetched": "2026-06-10T12:00:00+00:00", "canonical_url": ""}
+    rows = [
+        {**base, "id": "a", "url": "u/a", "title": "A", "published": "2026-06-10T10:00:00+00:00",
+         "source_id": "1", "source_name": "Ledger", "copy_group": "g", "relation": "original", "original": "a"},
+        {**base, "id": "b", "url": "u/b", "title": "B", "published": "2026-06-10T11:00:00+00:00",
+         "source_id": "2", "source_name": "Faucet", "copy_group": "g", "relation": "mirror", "original": "a"},
+        {**base, "id": "c", "url": "u/c", "title": "C", "published": "2026-06-10T11:30:00+00:00",
+         "source_id": "3", "source_name": "Spinner", "copy_group": "g", "relation": "spun", "original": "a"},
+        {**base, "id": "d", "url": "u/d", "title": "D", "published": "2026-06-10T11:40:00+00:00",
+         "source_id": "4", "source_name": "Mirror Two", "copy_group": "g", "relation": "mirror", "original": "a"},
+    ]
+    story = build_story("s", rows)
+    assert story.copy_outlets == (("mirror", ("Faucet", "Mirror Two")), ("spun", ("Spinner",)))
