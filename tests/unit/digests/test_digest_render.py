@@ -39,6 +39,9 @@ Distillation disputes: digest for 22 Nov 08:00 – 23 Nov 08:00 UTC
    Original: Ledger · 23 Nov 02:00 UTC
    https://ledger.example/a1
    Also: Wire, Post, +3 copies (1 mirror, 1 spun copy, 1 excerpt)
+   Mirrored by: Mirror Site
+   Spun copies by: Spinner
+   Excerpted by: Aggregator
 
 2. Moonshot responds
    A short statement.
