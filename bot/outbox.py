@@ -12,6 +12,10 @@ mailbox unknown, markup rejected). Transient failures back off exponentially, or
 exactly what the server asked for; after `max_attempts` the delivery is dead. After a
 transient failure the target's other pending messages wait too, so a multi-part digest
 keeps its order and a rate-limited chat is not hammered.
+
+Waiting is not failing. A sender raises `Deferred` when a message was not tried at all:
+an edit whose alert has not gone out yet, or a chat whose rate budget is spent. It comes
+back at `retry_after` without counting an attempt, so waiting never kills a delivery.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from storage.deliveries import (
     due_deliveries,
     enqueue,
     mark_dead,
+    mark_deferred,
     mark_retry,
     mark_sent,
     postpone_target,
 )
 from storage.records import Delivery
+from storage.telegram import chat_of, disabled_chats
 from storage.timeutil import to_text
 
 log = logging.getLogger("bot.outbox")
@@ -57,6 +63,16 @@ class PermanentError(Exception):
     """This delivery can never succeed as it is; it is marked dead and reported."""
 
 
+class Deferred(TransientError):
+    """Not tried: wait `retry_after` seconds (it depends on another delivery, or a rate budget).
+
+    No attempt is counted; the target's later messages wait too, so order is kept.
+    """
+
+    def __init__(self, message: str, retry_after: float = 5.0):
+        super().__init__(message, retry_after)
+
+
 class Sender(Protocol):
     """Sends one delivery and returns the channel's id for the sent message."""
 
@@ -76,6 +92,7 @@ class DrainReport:
     sent: list[str] = field(default_factory=list)  # "target: message id"
     retrying: list[str] = field(default_factory=list)  # one line per delivery put back
     dead: list[str] = field(default_factory=list)  # one line per delivery given up on
+    waiting: list[str] = field(default_factory=list)  # deferred, not tried: not a failure
 
     @property
     def failed(self) -> int:
@@ -159,6 +176,14 @@ async def _send_one(
     failure: TransientError | PermanentError
     try:
         message_id = await sender.send(delivery)
+    except Deferred as exc:
+        now = now_fn()
+        wait = _retry_wait(now, exc.retry_after if exc.retry_after is not None else 1.0)
+        mark_deferred(db, delivery.id, str(exc), now + wait)
+        postpone_target(db, delivery.target, now + wait)
+        report.waiting.append(f"{label}: {exc}; again in {wait.total_seconds():.0f}s")
+        log.info("outbox: %s deferred %.0fs: %s", label, wait.total_seconds(), exc)
+        return False
     except (TransientError, PermanentError) as exc:
         failure = exc
     except Exception as exc:  # a sender bug must not stop the other deliveries
@@ -205,6 +230,8 @@ def enqueue_digest(db: Database, rendered: Rendered, targets: list[str], key: st
     """
     payloads = rendered.payloads()
     added = 0
+    disabled = disabled_chats(db)
+    targets = [t for t in targets if chat_of(t) not in disabled]  # a chat that refused us gets nothing
     with db.atomic():
         for target in targets:
             for index, payload in enumerate(payloads, 1):

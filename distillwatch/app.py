@@ -14,6 +14,8 @@ from typing import TextIO
 
 from sqlite_utils import Database
 
+from bot.alerts import digest_targets as telegram_digest_targets
+from bot.alerts import plan_alerts
 from bot.files import FileSender
 from bot.outbox import DrainReport, Sender, close_senders, drain, enqueue_digest
 from crawler.run import CrawlReport, crawl
@@ -92,11 +94,29 @@ def compose_digest(config: Config, db: Database, channel: str, now: datetime | N
     return stories, render_digest(stories, since, until, config.topic.name, channel, tz=config.tz)
 
 
-def digest_targets(config: Config) -> dict[str, list[str]]:
-    """Where digests go: real channels when configured with their secret, else the local outbox."""
+def telegram_ready(config: Config) -> bool:
+    return config.telegram.enabled and bool(config.secrets.telegram_token)
+
+
+def alert_targets(config: Config) -> list[str]:
+    """Where breaking alerts go; plan_alerts adds the chats subscribed to them."""
+    return [f"telegram:{config.telegram.channel}"] if telegram_ready(config) else ["file:telegram"]
+
+
+def plan_breaking(config: Config, db: Database, now: datetime | None = None) -> int:
+    """After a poll: alerts for stories that became breaking, edits for posted ones that grew."""
+    return plan_alerts(db, config.breaking, alert_targets(config), now or utcnow(), tz=config.tz)
+
+
+def digest_targets(config: Config, db: Database | None = None) -> dict[str, list[str]]:
+    """Where digests go: real channels when configured with their secret, else the local outbox.
+
+    With `db`, Telegram chats subscribed to the digest are added and disabled chats left out.
+    """
     targets: dict[str, list[str]] = {}
-    if config.telegram.enabled and config.secrets.telegram_token:
-        targets["telegram"] = [f"telegram:{config.telegram.channel}"]
+    if telegram_ready(config):
+        channel = [f"telegram:{config.telegram.channel}"]
+        targets["telegram"] = telegram_digest_targets(db, channel) if db is not None else channel
     else:
         targets["telegram"] = ["file:telegram"]
     if config.email.enabled:
@@ -106,14 +126,14 @@ def digest_targets(config: Config) -> dict[str, list[str]]:
     return targets
 
 
-def build_senders(config: Config) -> dict[str, Sender]:
+def build_senders(config: Config, db: Database | None = None) -> dict[str, Sender]:
     """One sender per target prefix; secrets are read here and nowhere else."""
     senders: dict[str, Sender] = {"file": FileSender(config.outbox_dir)}
     if config.telegram.enabled and config.secrets.telegram_token:
         from bot.telegram import TelegramSender
 
         senders["telegram"] = TelegramSender(
-            config.secrets.telegram_token, config.telegram.channel, config.telegram.api_base_url or None
+            config.secrets.telegram_token, config.telegram.channel, config.telegram.api_base_url or None, db=db
         )
     if config.email.enabled:
         from bot.email import SmtpSender
@@ -139,14 +159,14 @@ def enqueue_digests(config: Config, db: Database, now: datetime | None = None) -
     now = now or utcnow()
     key = digest_key(config, now)
     added = 0
-    for channel, targets in digest_targets(config).items():
+    for channel, targets in digest_targets(config, db).items():
         _, rendered = compose_digest(config, db, channel, now)
         added += enqueue_digest(db, rendered, targets, key, now)
     return added
 
 
 async def send_pending(config: Config, db: Database) -> DrainReport:
-    senders = build_senders(config)
+    senders = build_senders(config, db)
     try:
         return await drain(db, senders, utcnow)
     finally:

@@ -122,6 +122,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_telegram_enable(args: argparse.Namespace) -> int:
+    """Deliver to a Telegram chat again after the bot was re-added (a 403 had disabled it)."""
+    from distillwatch.app import open_database
+    from storage.records import utcnow
+    from storage.telegram import enable_chat
+
+    db = open_database(_config(args))
+    if enable_chat(db, args.chat, utcnow()):
+        print(f"telegram: {args.chat} enabled; alerts and digests go to it again")
+        return EXIT_OK
+    print(f"telegram: {args.chat} was not disabled", file=sys.stderr)
+    return EXIT_FAIL
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole product on a bundled fixture world on loopback: no tokens, no internet."""
     from distillwatch.demo import run_demo
@@ -192,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, with_db=True)
     p.add_argument("--once", action="store_true", help="one full cycle (crawl, digest if due, send) and exit; for cron")
     add("status", cmd_status, with_db=True)
+    p = add("telegram-enable", cmd_telegram_enable, with_db=True)
+    p.add_argument("chat", help="the chat as configured or shown by status: @channel or a numeric id")
     p = add("demo", cmd_demo)
     p.add_argument("--out", default="out", help="where the demo writes its database, outbox and digest")
     return parser

@@ -49,12 +49,15 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
+from bot.outbox import Sender, close_senders, drain
 from distillwatch.app import (
     CycleReport,
+    build_senders,
     crawl_and_dedup,
     digest_key,
     enqueue_digests,
     open_database,
+    plan_breaking,
     send_pending,
 )
 from distillwatch.config import Config, HousekeepingConfig
@@ -174,6 +177,9 @@ class Daemon:
         self._running: dict[str, asyncio.Task] = {}
         self._drain_lock = asyncio.Lock()
         self._poll_again = self._stopping = False
+        self.senders: dict[str, Sender] | None = None  # kept for the process: the rate limits live in them
+        self._senders_stale = False
+        self.bot_app = None  # telegram.ext.Application while the bot runs
 
     # ---- lifecycle ----
 
@@ -187,6 +193,7 @@ class Daemon:
         try:
             self._add_jobs(utcnow())
             self.scheduler.start()
+            await self._start_bot()
             self.publish()
             log.info("daemon: started", extra={"pid": os.getpid(), "db": str(self.config.storage_path),
                                                "config": self.config.origin, "sources": len(self.config.sources)})
@@ -210,6 +217,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         self._stopping = True
         self.scheduler.pause()
+        await self._stop_bot()
         deadline = time.monotonic() + self.shutdown_grace
         force = asyncio.ensure_future(self._force.wait())
         while (busy := {t for t in self._running.values() if not t.done()}) and not self._force.is_set():
@@ -226,6 +234,8 @@ class Daemon:
             await asyncio.wait(busy, timeout=CANCEL_GRACE)
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the scheduler shuts down on the loop
+        if self.senders is not None:
+            await close_senders(self.senders)
         assert self.db is not None
         try:
             put_daemon_state(self.db, "daemon", {"pid": os.getpid(), "started": to_text(self.started),
@@ -294,6 +304,7 @@ class Daemon:
         if self._stopping:
             return
         self.publish()
+        await self._alert_check()
         await self._digest_check()
         if self._poll_again:
             self._poll_again = False
@@ -319,7 +330,13 @@ class Daemon:
         async with self._drain_lock:
             if not due_delivery_count(self.db, utcnow()):
                 return
-            report = await send_pending(self.config, self.db)
+            if self._senders_stale and self.senders is not None:
+                await close_senders(self.senders)
+                self.senders = None
+            self._senders_stale = False
+            if self.senders is None:
+                self.senders = build_senders(self.config, self.db)
+            report = await drain(self.db, self.senders, utcnow)
         if report.sent or report.failed:
             log.info("daemon: %s", report.summary(),
                      extra={"sent": len(report.sent), "retrying": len(report.retrying), "dead": len(report.dead)})
@@ -345,6 +362,45 @@ class Daemon:
                  "running": sorted(self._running), "polls": self.polls, "jobs": jobs}
         put_daemon_state(self.db, "daemon", state, utcnow())
 
+    async def _alert_check(self) -> None:
+        """Plan breaking alerts and edits for what the poll brought, then send them at once."""
+        assert self.db is not None
+        try:
+            planned = plan_breaking(self.config, self.db, utcnow())
+        except Exception as exc:
+            log.error("daemon: alerts failed: %s", one_line(exc), exc_info=True)
+            return
+        if planned:
+            log.info("daemon: alerts planned", extra={"deliveries": planned})
+            await self._drain()
+
+    async def _start_bot(self) -> None:
+        """Answer commands when a token is set; a bot that cannot start is logged, the rest runs on."""
+        token = self.config.secrets.telegram_token
+        if not token:
+            return
+        from bot.commands import build_application, start_bot
+        from distillwatch.status import status_report
+
+        try:
+            self.bot_app = build_application(token, self.config.telegram.api_base_url or None,
+                                             self.config.storage_path, self.config.telegram.admins,
+                                             lambda: status_report(self.config), tz=self.config.tz)
+            await start_bot(self.bot_app)
+        except Exception as exc:
+            log.error("daemon: telegram bot not started: %s", one_line(exc))
+            await self._stop_bot()
+
+    async def _stop_bot(self) -> None:
+        if self.bot_app is not None:
+            from bot.commands import stop_bot
+
+            app, self.bot_app = self.bot_app, None
+            try:
+                await stop_bot(app)
+            except Exception as exc:
+                log.warning("daemon: telegram bot stop: %s", one_line(exc))
+
     # ---- reload ----
 
     def reload(self) -> None:
@@ -364,6 +420,7 @@ class Daemon:
             log.warning("daemon: storage.path changed to %s; it takes effect on restart", new.storage_path)
             new = replace(new, storage_path=old.storage_path)
         self.config = new
+        self._senders_stale = True  # channels may have changed: the next drain builds new senders
         assert self.db is not None
         sync_sources(self.db, list(new.sources), utcnow())
         old_ids, new_ids = {s.id for s in old.sources}, {s.id for s in new.sources}
@@ -430,6 +487,7 @@ async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
         log.error("run: poll failed: %s", one_line(exc), exc_info=True)
         parts.append(f"crawl failed: {one_line(exc)}")
         failed = True
+    parts.append(f"alerts: {plan_breaking(config, db, utcnow())} planned")
     added = enqueue_digest_if_due(config, db, utcnow())
     parts.append(f"digest: {added} enqueued")
     report = await send_pending(config, db)

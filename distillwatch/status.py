@@ -120,12 +120,16 @@ def outbox_section(db: Database, now: datetime) -> list[str]:
 def notices_section(db: Database, now: datetime) -> list[str]:
     """Operator notices the bot records (a chat that disabled itself); absent before the Telegram issue's schema."""
     try:
-        from storage.telegram import recent_notices
+        from storage.telegram import MODES, disabled_chats, recent_notices, subscribed_chats
 
         notices = recent_notices(db, LISTED)
+        disabled, subscribers = sorted(disabled_chats(db)), len(subscribed_chats(db, MODES))
     except (ImportError, sqlite3.OperationalError):
         return []
-    lines = [f"notices: {len(notices)} latest" if notices else "notices: none"]
+    lines = [(f"notices: {len(notices)} latest" if notices else "notices: none")
+             + f"; telegram: {subscribers} subscribed chats, {len(disabled)} disabled"
+             + (f" ({', '.join(disabled[:LISTED])}; once the bot is back: distillwatch telegram-enable CHAT)"
+                if disabled else "")]
     for n in notices:
         lines.append(f"  {ago(from_text(n['at']), now)} {n['kind']} {n['subject']}: {(n['message'] or '')[:160]}")
     return lines

@@ -115,3 +115,53 @@ def postpone_target(db: Database, target: str, until: datetime) -> int:
             [to_text(until), target, to_text(until)],
         )
     return cursor.rowcount
+
+
+def mark_deferred(db: Database, delivery_id: int, reason: str, until: datetime) -> None:
+    """Put a delivery back until `until` without counting an attempt (it was not tried).
+
+    For a message that must wait for another (an edit for its alert) or for a rate
+    budget: waiting is not failing, so it must never run a delivery into `max_attempts`.
+    """
+    with db.atomic():
+        db.execute(
+            "update deliveries set last_error = ?, next_attempt_at = ? where id = ? and state = 'pending'",
+            [reason, to_text(until), delivery_id],
+        )
+
+
+def delivery_state(db: Database, target: str, kind: str, key: str) -> str | None:
+    """The state of one delivery (pending, sent, dead, superseded), or None if never enqueued."""
+    row = db.execute(
+        "select state from deliveries where target = ? and kind = ? and key = ?", [target, kind, key]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def supersede_pending(db: Database, target: str, kind: str, key_prefix: str, keep_key: str) -> int:
+    """Retire pending deliveries a newer one replaces (state 'superseded'); returns how many.
+
+    Edits of a story's message coalesce this way: only the latest text matters, so an
+    older edit still waiting is never sent. Call inside the transaction that enqueues the newer.
+    """
+    with db.atomic():
+        cursor = db.execute(
+            "update deliveries set state = 'superseded' where target = ? and kind = ? and key like ? escape '\\' "
+            "and key != ? and state = 'pending'",
+            [target, kind, _like_prefix(key_prefix), keep_key],
+        )
+    return cursor.rowcount
+
+
+def cancel_pending_for_target(db: Database, target: str, reason: str) -> int:
+    """Mark every pending delivery for a target dead (the chat is gone); returns how many."""
+    with db.atomic():
+        cursor = db.execute(
+            "update deliveries set state = 'dead', last_error = ? where target = ? and state = 'pending'",
+            [reason, target],
+        )
+    return cursor.rowcount
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

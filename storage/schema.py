@@ -152,3 +152,33 @@ def daemon_state(db: Database) -> None:
     # "Was today's digest enqueued for any target?" is asked after every poll.
     db["deliveries"].create_index(["kind", "key"])
 
+
+@migrations(name="0003_telegram")
+def telegram(db: Database) -> None:
+    """Telegram state: who we talk to, which message shows which story, what operators must know.
+
+    `chats`: every chat the bot knows (the channel, subscribers); `state` is active or
+    disabled (the bot was blocked or kicked: nothing more is enqueued for it); `mode` is the
+    subscription (breaking, digest, all, or empty). `story_posts`: one row per story and
+    target, the message that shows the story there and the hashes of the text planned
+    and shown, so a story is posted once and then edited. `muted_stories`: /mute.
+    `notices`: things an operator must act on (a chat that disabled itself), for status.
+    """
+    db["chats"].create(
+        {"chat": str, "kind": str, "title": str, "mode": str, "state": str, "reason": str, "added": str,
+         "updated": str},
+        pk="chat",
+        not_null={"state"},
+        defaults={"state": "active", "mode": ""},
+    )
+    db["story_posts"].create(
+        {"story": str, "target": str, "version": int, "planned_hash": str, "sent_hash": str, "message_id": str,
+         "planned_at": str, "posted_at": str, "last_edit_at": str},
+        pk=("story", "target"),
+        defaults={"version": 0},
+    )
+    db["muted_stories"].create({"chat": str, "story": str, "at": str}, pk=("chat", "story"))
+    db["notices"].create({"id": int, "at": str, "kind": str, "subject": str, "message": str}, pk="id")
+    db["notices"].create_index(["at"])
+    # The alert planner asks "which stories changed lately?" after every poll.
+    db["stories"].create_index(["updated"])

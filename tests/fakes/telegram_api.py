@@ -10,7 +10,13 @@ getUpdates and deleteWebhook, with Telegram's status codes and error texts:
   otherwise, as Telegram does;
 - the 4096 limit counted on the visible text in UTF-16 units;
 - message ids counted per chat; "message is not modified" on a same-content edit;
+- inline keyboards checked (one action per button, callback_data 1-64 bytes, http(s)/tg URLs);
+- the edit budget: more than `edit_limit` edits a minute in one chat answer 429;
+- answerCallbackQuery once per query, with at most 200 characters of text;
 - 429 with `parameters.retry_after`, other failures and kicked chats on demand.
+
+Tests inject user input with `push_text` (messages, commands) and `push_callback`
+(a press on a button under a message the bot sent); the bot reads them with getUpdates.
 
 Every accepted message is recorded for assertions, as is every request.
 """
@@ -19,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +44,9 @@ TAG_ENTITY = {
     "tg-emoji": "custom_emoji",
 }
 LINK_SCHEMES = ("http", "https", "tg", "ton")
+BUTTON_ACTIONS = ("url", "callback_data", "switch_inline_query", "switch_inline_query_current_chat",
+                  "switch_inline_query_chosen_chat", "login_url", "web_app", "callback_game", "pay", "copy_text")
+CALLBACK_TEXT_LIMIT = 200
 NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message")
 
@@ -285,9 +296,12 @@ class FakeTelegramServer:
 
     BOT_ID = 7000001
 
-    def __init__(self, token: str = "7000001:AAFakeTokenForTestsOnly_abcdefghijkl", host: str = "127.0.0.1"):
+    def __init__(self, token: str = "7000001:AAFakeTokenForTestsOnly_abcdefghijkl", host: str = "127.0.0.1",
+                 edit_limit: int = 20):
         self.token = token
         self.host = host
+        self.edit_limit = edit_limit  # edits per minute per chat before 429
+        self._edits: dict[str, deque[float]] = {}
         self.port = 0
         self.messages: list[SentMessage] = []
         self.requests: list[tuple[str, dict]] = []
@@ -366,6 +380,15 @@ class FakeTelegramServer:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return self.push_update({"message": message})
 
+    def push_callback(self, data: str, message: SentMessage, user_id: int = 42) -> str:
+        """A press on an inline button with `data` under `message`; returns the callback query id."""
+        query_id = f"cbq{self._next_update}"
+        user = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        chat = self._chat(message.chat)
+        self.push_update({"callback_query": {"id": query_id, "from": user, "chat_instance": f"ci{chat['id']}",
+                                             "data": data, "message": self._message_json(message, chat)}})
+        return query_id
+
     def messages_in(self, chat: str | int) -> list[SentMessage]:
         return [m for m in self.messages if m.chat == str(chat)]
 
@@ -411,6 +434,7 @@ class FakeTelegramServer:
     async def _api_sendmessage(self, params: dict) -> dict:
         chat = self._chat(params.get("chat_id"))
         text, entities = self._formatted(params)
+        _check_markup(params.get("reply_markup"))
         key = str(params["chat_id"])
         message = SentMessage(
             chat=key, message_id=self._take_id(key), text=text, entities=entities, raw=str(params.get("text")),
@@ -433,9 +457,12 @@ class FakeTelegramServer:
         message = found[0]
         text, entities = self._formatted(params)
         markup = params.get("reply_markup")
+        _check_markup(markup)
         if (text, entities, markup) == (message.text, message.entities, message.reply_markup):
             raise ApiError(400, NOT_MODIFIED)
+        self._spend_edit(key)
         message.history.append(message.raw)
+        message.link_preview_options = params.get("link_preview_options")
         message.text, message.entities, message.raw = text, entities, str(params.get("text"))
         message.parse_mode, message.reply_markup = params.get("parse_mode"), markup
         message.edit_date = int(time.time())
@@ -444,6 +471,9 @@ class FakeTelegramServer:
     async def _api_answercallbackquery(self, params: dict) -> bool:
         if str(params.get("callback_query_id")) not in self._callback_ids:
             raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        if utf16_len(str(params.get("text") or "")) > CALLBACK_TEXT_LIMIT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._callback_ids.discard(str(params.get("callback_query_id")))  # a query is answered once
         self.callback_answers.append(params)
         return True
 
@@ -528,6 +558,17 @@ class FakeTelegramServer:
             raise ApiError(400, "Bad Request: message is too long")
         return text, entities
 
+    def _spend_edit(self, chat: str) -> None:
+        """Telegram's edit budget: at most `edit_limit` edits a minute in one chat, then 429."""
+        now = time.monotonic()
+        edits = self._edits.setdefault(chat, deque())
+        while edits and edits[0] <= now - 60:
+            edits.popleft()
+        if len(edits) >= self.edit_limit:
+            wait = max(1, math.ceil(edits[0] + 60 - now))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        edits.append(now)
+
     def _take_id(self, key: str) -> int:
         self._next_ids[key] = self._next_ids.get(key, 0) + 1
         return self._next_ids[key]
@@ -546,6 +587,34 @@ class FakeTelegramServer:
         if message.reply_markup:
             body["reply_markup"] = message.reply_markup
         return body
+
+
+def _check_markup(markup: Any) -> None:
+    """Inline keyboards as Telegram checks them; other reply markups pass."""
+    if markup is None:
+        return
+    if not isinstance(markup, dict):
+        raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    rows = markup.get("inline_keyboard")
+    if rows is None:
+        return
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ApiError(400, "Bad Request: can't parse inline keyboard markup JSON object")
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not button.get("text"):
+                raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text must be non-empty")
+            actions = [name for name in BUTTON_ACTIONS if name in button]
+            if len(actions) != 1:
+                raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed "
+                                    "in the inline keyboard")
+            if "callback_data" in button and not 1 <= len(str(button["callback_data"]).encode("utf-8")) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            if "url" in button:
+                url = str(button["url"])
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https", "tg") or (parts.scheme != "tg" and not parts.hostname):
+                    raise ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
 
 
 async def _params(request: web.Request) -> dict:
