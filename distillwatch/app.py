@@ -1,6 +1,6 @@
 """One cycle of the product, wired from config: crawl → store → dedup → digest → outbox.
 
-The CLI, the demo and (later) the daemon call these functions; each step only talks
+The CLI, the demo and the daemon call these functions; each step only talks
 to the next through storage, so any step can be re-run on its own.
 """
 
@@ -129,7 +129,7 @@ def digest_targets(config: Config, db: Database | None = None) -> dict[str, list
 def build_senders(config: Config, db: Database | None = None) -> dict[str, Sender]:
     """One sender per target prefix; secrets are read here and nowhere else."""
     senders: dict[str, Sender] = {"file": FileSender(config.outbox_dir)}
-    if config.telegram.enabled and config.secrets.telegram_token:
+    if telegram_ready(config):
         from bot.telegram import TelegramSender
 
         senders["telegram"] = TelegramSender(

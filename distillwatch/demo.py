@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from distillwatch.app import crawl_and_dedup, enqueue_digests, open_database, send_pending
+from distillwatch.app import crawl_and_dedup, enqueue_digests, open_database, plan_breaking, send_pending
 from distillwatch.config import Config, load_config
 from distillwatch.world import ExpectedArticle, Outlet, start_world
 from storage.records import Source, utcnow
@@ -37,6 +37,8 @@ def demo_config(world_sources: list[dict], out_dir: Path) -> Config:
         base,
         sources=sources,
         network=replace(base.network, allow_private_addresses=True, timeout=10.0),
+        # The world's day of coverage is served at once, so the whole day counts as "recent" for alerts.
+        breaking=replace(base.breaking, window_minutes=24 * 60),
         storage_path=out_dir / "demo.db",
         outbox_dir=out_dir,
         origin="embedded default + demo world",
@@ -58,6 +60,7 @@ async def run_demo(out_dir: Path, stream=None) -> DemoResult:
               f"{len(config.sources)} sources", file=stream)
         db = open_database(config)
         cycle = await crawl_and_dedup(config, db, now=now)
+        alerts = plan_breaking(config, db, now)
         added = enqueue_digests(config, db, now=now)
         drained = await send_pending(config, db)
         expected, outlets = world.expected(), list(world.outlets.values())
@@ -72,7 +75,7 @@ async def run_demo(out_dir: Path, stream=None) -> DemoResult:
     )
     for error in cycle.errors:
         print(f"  {error}", file=stream)
-    print(f"demo: {added} digests enqueued, {drained.summary()}", file=stream)
+    print(f"demo: {alerts} breaking alerts and {added} digests enqueued; {drained.summary()}", file=stream)
     files = sorted(p for channel in ("telegram", "email") for p in (out_dir / channel).glob("*") if p.is_file())
     text_digests = [p for p in files if p.parent.name == "email" and p.suffix == ".txt"]
     if text_digests:

@@ -80,3 +80,16 @@ def test_digest_shows_each_story_once_credited_to_its_original(demo):
         assert names["ledger"] in digest
         for key in outlets - {"ledger"}:
             assert names[key] in digest, (key, digest[:3000])
+
+
+def test_breaking_alerts_go_to_the_local_outbox_once_per_story(demo):
+    result, _, db = demo
+    alerts = [row for row in db.query("select key, state from deliveries where kind = 'alert'")]
+    stories = {row["story"] for row in export_rows(db)}
+    assert alerts and all(row["state"] == "sent" for row in alerts)
+    keys = [row["key"] for row in alerts]
+    assert len(keys) == len(set(keys)) and {k.removeprefix("alert:") for k in keys} <= stories
+    seed_story = next(row["story"] for row in export_rows(db) if row["relation"] == "mirror")
+    assert f"alert:{seed_story}" in keys
+    files = [p for p in result.digest_files if p.parent.name == "telegram" and "-alert-" in p.name]
+    assert len(files) == len(alerts)
