@@ -16,6 +16,8 @@ from sqlite_utils import Database
 
 from bot.alerts import digest_targets as telegram_digest_targets
 from bot.alerts import plan_alerts
+from bot.archive import ArchiveReport, build_archive
+from bot.email import Unsubscribe, should_send
 from bot.files import FileSender
 from bot.outbox import DrainReport, Sender, close_senders, drain, enqueue_digest
 from crawler.run import CrawlReport, crawl
@@ -145,6 +147,7 @@ def build_senders(config: Config, db: Database | None = None) -> dict[str, Sende
             username=config.email.username,
             password=config.secrets.smtp_password,
             sender=config.email.sender,
+            unsubscribe=email_unsubscribe(config),
         )
     return senders
 
@@ -160,9 +163,26 @@ def enqueue_digests(config: Config, db: Database, now: datetime | None = None) -
     key = digest_key(config, now)
     added = 0
     for channel, targets in digest_targets(config, db).items():
-        _, rendered = compose_digest(config, db, channel, now)
+        stories, rendered = compose_digest(config, db, channel, now)
+        if channel == "email" and not should_send(len(stories), config.email.quiet_days):
+            continue  # [email] quiet_days = "skip": no mail on a day without stories
         added += enqueue_digest(db, rendered, targets, key, now)
     return added
+
+
+def email_unsubscribe(config: Config) -> Unsubscribe:
+    """List-Unsubscribe for the mail: a mailto: to the sender; one-click when the archive is public."""
+    base = config.archive.base_url.rstrip("/")
+    return Unsubscribe(url=f"{base}/unsubscribe" if base else "", secret=config.secrets.unsubscribe_secret)
+
+
+def build_site(config: Config, db: Database, now: datetime | None = None) -> ArchiveReport | None:
+    """Rebuild the static archive from the database; None when [archive] dir is not set."""
+    if not config.archive.enabled:
+        return None
+    return build_archive(db, config.archive.dir, config.topic.name, config.tz, config.archive.base_url, now,
+                         digest_time=config.schedule.digest_time,
+                         period_hours=config.schedule.digest_period_hours)
 
 
 async def send_pending(config: Config, db: Database) -> DrainReport:

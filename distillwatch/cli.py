@@ -85,6 +85,32 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return EXIT_OK if not report.failed else EXIT_FAIL
     _, rendered = compose_digest(config, db, args.format)
     print(rendered.preview())
+    if args.format == "email":
+        from bot.email import DEFAULT_SENDER, write_email_preview
+
+        eml, html = write_email_preview(rendered, config.outbox_dir / "preview",
+                                        sender=config.email.sender or DEFAULT_SENDER)
+        print(f"\ndigest: wrote {eml} (open in a mail client) and {html} (open in a browser)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Build the static archive: a page per digest day and per story, and Atom feeds."""
+    from dataclasses import replace
+
+    from distillwatch.app import build_site, open_database
+
+    config = _config(args)
+    if args.out or args.base_url is not None:
+        config = replace(config, archive=replace(
+            config.archive, dir=Path(args.out) if args.out else config.archive.dir,
+            base_url=config.archive.base_url if args.base_url is None else args.base_url))
+    if not config.archive.enabled:
+        print("archive: no output folder: set [archive] dir or pass --out DIR", file=sys.stderr)
+        return EXIT_USAGE
+    report = build_site(config, open_database(config))
+    assert report is not None
+    print(report.summary())
     return EXIT_OK
 
 
@@ -193,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--preview", action="store_true", help="print the digest (default)")
     mode.add_argument("--send", action="store_true", help="deliver it now (Telegram, email, or the local outbox)")
     p.add_argument("--format", choices=["text", "telegram", "email"], default="text", help="which rendering to preview")
+    p = add("archive", cmd_archive, with_db=True)
+    p.add_argument("action", choices=["build"], help="what to do (build: write the site from the database)")
+    p.add_argument("--out", help="folder to write the site to (overrides [archive] dir)")
+    p.add_argument("--base-url", help="public URL of that folder (overrides [archive] base_url)")
     p = add("export", cmd_export, with_db=True)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format")
     p.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")

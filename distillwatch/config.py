@@ -68,10 +68,23 @@ class EmailConfig:
     username: str = ""
     sender: str = ""
     recipients: tuple[str, ...] = ()
+    quiet_days: str = "send"  # send | skip: a day with no story sends a short "nothing new", or nothing
 
     @property
     def enabled(self) -> bool:
         return bool(self.host and self.recipients)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """`[archive]`: the static site of past digests and stories, and its Atom feeds."""
+
+    dir: Path | None = None  # None: no archive
+    base_url: str = ""  # where `dir` is served publicly: absolute feed links, one-click unsubscribe
+
+    @property
+    def enabled(self) -> bool:
+        return self.dir is not None
 
 
 @dataclass(frozen=True)
@@ -89,11 +102,13 @@ class Secrets:
 
     telegram_token: str = field(default="", repr=False)
     smtp_password: str = field(default="", repr=False)
+    unsubscribe_secret: str = field(default="", repr=False)  # signs one-click unsubscribe links
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
         env = dict(os.environ) if env is None else env
-        return cls(env.get("TELEGRAM_BOT_TOKEN", ""), env.get("SMTP_PASSWORD", ""))
+        return cls(env.get("TELEGRAM_BOT_TOKEN", ""), env.get("SMTP_PASSWORD", ""),
+                   env.get("DISTILLWATCH_UNSUBSCRIBE_SECRET", ""))
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,7 @@ class Config:
     breaking: BreakingConfig = BreakingConfig()
     telegram: TelegramConfig = TelegramConfig()
     email: EmailConfig = EmailConfig()
+    archive: ArchiveConfig = ArchiveConfig()
     logging: LogConfig = LogConfig()
     housekeeping: HousekeepingConfig = HousekeepingConfig()
     storage_path: Path = Path("distillwatch.db")
@@ -163,7 +179,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
 def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None = None,
                  env: dict[str, str] | None = None) -> Config:
     v = _Validator()
-    known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "storage", "outbox",
+    known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "archive", "storage", "outbox",
              "logging", "housekeeping"}
     v.unknown_keys(data, known, "")
     sources = tuple(_sources(v, data.get("sources", [])))
@@ -173,6 +189,12 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
     breaking = _breaking(v, v.table(data, "breaking"))
     telegram = _telegram(v, v.table(data, "telegram"))
     email = _email(v, v.table(data, "email"))
+    archive = v.table(data, "archive")
+    v.unknown_keys(archive, {"dir", "base_url"}, "archive")
+    archive_dir = v.str(archive, "dir", "archive")
+    archive_url = v.str(archive, "base_url", "archive")
+    if archive_url and not archive_url.startswith(("http://", "https://")):
+        v.fail("archive.base_url", f"must be an http(s) URL, got {archive_url!r}")
     log_config = _logging(v, v.table(data, "logging"))
     housekeeping = _housekeeping(v, v.table(data, "housekeeping"))
     storage = v.table(data, "storage")
@@ -184,6 +206,7 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
     base = base or Path.cwd()
     storage_path = Path(os.path.expanduser(v.str(storage, "path", "storage", "distillwatch.db")))
     outbox_dir = Path(os.path.expanduser(v.str(outbox, "dir", "outbox", "out")))
+    site_dir = Path(os.path.expanduser(archive_dir)) if archive_dir else None
     return Config(
         sources=sources,
         topic=topic,
@@ -192,6 +215,10 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
         breaking=breaking,
         telegram=telegram,
         email=email,
+        archive=ArchiveConfig(
+            dir=None if site_dir is None else site_dir if site_dir.is_absolute() else base / site_dir,
+            base_url=archive_url,
+        ),
         logging=log_config,
         housekeeping=housekeeping,
         storage_path=storage_path if storage_path.is_absolute() else base / storage_path,
@@ -390,10 +417,13 @@ def _telegram(v: _Validator, data: dict) -> TelegramConfig:
 
 
 def _email(v: _Validator, data: dict) -> EmailConfig:
-    v.unknown_keys(data, {"host", "port", "security", "username", "from", "recipients"}, "email")
+    v.unknown_keys(data, {"host", "port", "security", "username", "from", "recipients", "quiet_days"}, "email")
     security = v.str(data, "security", "email", "starttls")
     if security not in ("starttls", "ssl", "none"):
         v.fail("email.security", f"must be starttls, ssl or none, got {security!r}")
+    quiet_days = v.str(data, "quiet_days", "email", "send")
+    if quiet_days not in ("send", "skip"):
+        v.fail("email.quiet_days", f"must be send or skip, got {quiet_days!r}")
     email = EmailConfig(
         host=v.str(data, "host", "email"),
         port=v.int(data, "port", "email", 587, minimum=1),
@@ -401,6 +431,7 @@ def _email(v: _Validator, data: dict) -> EmailConfig:
         username=v.str(data, "username", "email"),
         sender=v.str(data, "from", "email"),
         recipients=v.strings(data, "recipients", "email"),
+        quiet_days=quiet_days,
     )
     if email.host and not email.sender:
         v.fail("email.from", "is required when email.host is set")

@@ -53,6 +53,7 @@ from bot.outbox import Sender, close_senders, drain
 from distillwatch.app import (
     CycleReport,
     build_senders,
+    build_site,
     crawl_and_dedup,
     digest_key,
     enqueue_digests,
@@ -127,6 +128,16 @@ def enqueue_digest_if_due(config: Config, db: Database, now: datetime) -> int:
     added = enqueue_digests(config, db, now)
     log.info("daemon: digest enqueued", extra={"key": digest_key(config, now), "deliveries": added})
     return added
+
+
+def build_archive_now(config: Config, now: datetime) -> str:
+    """Rebuild the archive on a connection of its own (it runs in a thread); its summary line."""
+    db = open_db(config.storage_path)
+    try:
+        report = build_site(config, db, now)
+    finally:
+        db.close()
+    return report.summary() if report else "archive: off"
 
 
 def housekeeping_due(db_path: Path, now: datetime) -> bool:
@@ -324,6 +335,18 @@ class Daemon:
             return
         if added:
             await self._drain()
+            await self._archive()
+
+    async def _archive(self) -> None:
+        """After each digest, rebuild the static archive (in a thread, on its own connection)."""
+        if not self.config.archive.enabled:
+            return
+        try:
+            summary = await asyncio.to_thread(build_archive_now, self.config, utcnow())
+        except Exception as exc:
+            log.error("daemon: archive failed: %s", one_line(exc), exc_info=True)
+        else:
+            log.info("daemon: %s", summary)
 
     async def _drain(self) -> None:
         assert self.db is not None
@@ -492,6 +515,8 @@ async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
     parts.append(f"digest: {added} enqueued")
     report = await send_pending(config, db)
     parts.append(report.summary())
+    if added and config.archive.enabled:
+        parts.append(build_archive_now(config, utcnow()))
     put_daemon_state(db, "daemon", {"pid": os.getpid(), "started": started, "mode": "once",
                                     "stopped": to_text(utcnow()), "jobs": []}, utcnow())
     return parts, failed or bool(report.dead)

@@ -12,7 +12,15 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from distillwatch.app import crawl_and_dedup, enqueue_digests, open_database, plan_breaking, send_pending
+from distillwatch.app import (
+    build_site,
+    compose_digest,
+    crawl_and_dedup,
+    enqueue_digests,
+    open_database,
+    plan_breaking,
+    send_pending,
+)
 from distillwatch.config import Config, load_config
 from distillwatch.world import ExpectedArticle, Outlet, start_world
 from storage.records import Source, utcnow
@@ -40,6 +48,7 @@ def demo_config(world_sources: list[dict], out_dir: Path) -> Config:
         # The world's day of coverage is served at once, so the whole day counts as "recent" for alerts.
         breaking=replace(base.breaking, window_minutes=24 * 60),
         storage_path=out_dir / "demo.db",
+        archive=replace(base.archive, dir=out_dir / "archive"),
         outbox_dir=out_dir,
         origin="embedded default + demo world",
     )
@@ -63,6 +72,8 @@ async def run_demo(out_dir: Path, stream=None) -> DemoResult:
         alerts = plan_breaking(config, db, now)
         added = enqueue_digests(config, db, now=now)
         drained = await send_pending(config, db)
+        site = build_site(config, db, now)
+        _, preview = compose_digest(config, db, "text", now)
         expected, outlets = world.expected(), list(world.outlets.values())
     finally:
         await world.close()
@@ -77,10 +88,10 @@ async def run_demo(out_dir: Path, stream=None) -> DemoResult:
         print(f"  {error}", file=stream)
     print(f"demo: {alerts} breaking alerts and {added} digests enqueued; {drained.summary()}", file=stream)
     files = sorted(p for channel in ("telegram", "email") for p in (out_dir / channel).glob("*") if p.is_file())
-    text_digests = [p for p in files if p.parent.name == "email" and p.suffix == ".txt"]
-    if text_digests:
-        print("\n" + text_digests[-1].read_text("utf-8"), file=stream)
+    print("\n" + preview.preview(), file=stream)
     print(f"demo: digest written to {out_dir / 'email'} and {out_dir / 'telegram'}; "
           f"database {config.storage_path}", file=stream)
+    if site is not None:
+        print(f"demo: {site.summary()}; open {site.out_dir / 'index.html'}", file=stream)
     ok = c.sources_ok and not drained.failed and files
     return DemoResult(0 if ok else 1, config.storage_path, expected, outlets, files)

@@ -153,3 +153,97 @@ def test_starttls_is_required_when_configured(db, smtp):
 def test_security_must_be_known():
     with pytest.raises(ValueError, match="security must be one of"):
         SmtpSender("localhost", security="tls")
+
+
+# ---- delivery guarantees: once per recipient, retried through 4xx, never lost in a crash ----
+
+
+class FlakyRcpt(Inbox):
+    """Answers RCPT from a script first (e.g. '421 busy'), then accepts."""
+
+    def __init__(self, rcpt_replies: list[str]):
+        super().__init__()
+        self.rcpt_replies = list(rcpt_replies)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_replies:
+            return self.rcpt_replies.pop(0)
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+class Crash(BaseException):
+    """The process dying: not an Exception, so nothing in drain() catches it."""
+
+
+class CrashAfterSend:
+    """A sender whose process dies after the server accepted the mail, before the outbox records it."""
+
+    def __init__(self, inner: SmtpSender):
+        self.inner = inner
+
+    async def send(self, delivery):
+        await self.inner.send(delivery)
+        raise Crash()
+
+
+def message_ids(inbox: Inbox) -> list[str]:
+    return [email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"] for _, _, raw in inbox.accepted]
+
+
+def test_the_same_digest_enqueued_and_drained_twice_arrives_once(db, smtp):
+    inbox = Inbox()
+    port = smtp(inbox)
+    for _ in range(2):
+        enqueue_digest(db, email_digest(), ["email:reader@example.org"], "digest:2026-11-23", NOW)
+        asyncio.run(drain(db, sender(port), Clock()))
+    assert len(inbox.accepted) == 1 and len(rows(db)) == 1
+
+
+@pytest.mark.parametrize("reply", ["421 4.7.0 Too busy, come back later", "451 4.7.1 Greylisted"])
+def test_a_temporary_refusal_of_the_recipient_is_retried_and_arrives_once(db, smtp, reply):
+    inbox = FlakyRcpt([reply])
+    port = smtp(inbox)
+    enqueue_digest(db, email_digest(), ["email:reader@example.org"], "digest:d", NOW)
+    first = asyncio.run(drain(db, sender(port), Clock()))
+    assert reply.split()[0] in first.retrying[0] and inbox.accepted == []
+    asyncio.run(drain(db, sender(port), Clock(NOW + timedelta(minutes=1))))
+    asyncio.run(drain(db, sender(port), Clock(NOW + timedelta(hours=1))))
+    assert len(inbox.accepted) == 1 and rows(db)[0]["state"] == "sent"
+
+
+def test_a_crash_between_send_and_record_does_not_lose_the_digest(db, smtp):
+    """At least once: the lease runs out, the mail goes again with the same Message-ID, then it is recorded."""
+    inbox = Inbox()
+    port = smtp(inbox)
+    enqueue_digest(db, email_digest(), ["email:reader@example.org", "email:other@example.org"], "digest:d", NOW)
+    with pytest.raises(Crash):
+        asyncio.run(drain(db, {"email": CrashAfterSend(sender(port)["email"])}, Clock()))
+    assert [r["state"] for r in rows(db)] == ["pending", "pending"] and len(inbox.accepted) == 1
+    # A restart inside the lease does not resend (the first process may still be sending) ...
+    assert asyncio.run(drain(db, sender(port), Clock(NOW + timedelta(minutes=1)))).sent == [
+        f"email:other@example.org: {rows(db)[1]['message_id']}"]
+    # ... after it, the crashed one goes again, once, recognisably the same mail.
+    later = asyncio.run(drain(db, sender(port), Clock(NOW + timedelta(minutes=6))))
+    assert len(later.sent) == 1 and [r["state"] for r in rows(db)] == ["sent", "sent"]
+    assert [rcpts for _, rcpts, _ in inbox.accepted] == [["reader@example.org"], ["other@example.org"],
+                                                         ["reader@example.org"]]
+    assert message_ids(inbox)[0] == message_ids(inbox)[2] == rows(db)[0]["message_id"]
+    assert asyncio.run(drain(db, sender(port), Clock(NOW + timedelta(days=1)))).sent == []
+
+
+def test_mail_carries_list_unsubscribe_and_one_click_when_configured(db, smtp):
+    from bot.email import Unsubscribe, verify_unsubscribe
+
+    inbox = Inbox()
+    port = smtp(inbox)
+    enqueue_digest(db, email_digest(), ["email:reader@example.org"], "digest:d", NOW)
+    unsubscribe = Unsubscribe(url="https://news.example.org/dw/unsubscribe", secret="s3")
+    asyncio.run(drain(db, sender(port, unsubscribe=unsubscribe), Clock()))
+    [(_, _, raw)] = inbox.accepted
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    one_click, mailto = [uri.strip("<> ") for uri in msg["List-Unsubscribe"].split(",")]
+    assert mailto == "mailto:dw@example.org?subject=unsubscribe%20distillation"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    query = dict(part.split("=", 1) for part in one_click.split("?", 1)[1].split("&"))
+    assert verify_unsubscribe("s3", query["list"], query["to"], query["token"]) == "reader@example.org"
+    assert "s3" not in repr(sender(port, unsubscribe=unsubscribe)["email"])

@@ -100,14 +100,16 @@ def test_hostile_titles_are_escaped_for_html_channels_and_left_alone_in_text(wor
     assert "<script" not in email.html and "&lt;script&gt;" in email.html
     assert 'href="javascript' not in email.html
     assert HOSTILE in email.text
-    assert email.subject == "T & <b>: 2 stories, 23 Nov 08:00 UTC"
+    assert email.subject == "T & <b>, 23 Nov 2026: Linked badly (+1 more)"
 
 
 def test_email_has_subject_text_and_inlined_table_html(world):
     email = render_digest(two_stories(world), NOW - DAY, NOW, "Distillation disputes", "email")
-    assert email.subject == "Distillation disputes: 2 stories, 23 Nov 08:00 UTC"
-    assert email.text.startswith("Distillation disputes: digest for")
-    assert "<style" not in email.html and "<table" in email.html
+    assert email.subject == "Distillation disputes, 23 Nov 2026: Anthropic accuses DeepSeek of distillation (+1 more)"
+    assert email.text.startswith("Distillation disputes · Monday 23 November 2026\n")
+    # The light style sheet is inlined and dropped; only the dark-mode/narrow-screen block stays.
+    assert email.html.count("<style") == 1 and '<style data-css-inline="keep">' in email.html
+    assert "<table" in email.html
     assert re.search(r'<td class="story" style="[^"]*padding', email.html)
     assert 'href="https://ledger.example/a1"' in email.html
     assert email.list_id == '"Distillation disputes" <distillation-disputes.distillwatch.invalid>'
