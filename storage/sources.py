@@ -10,6 +10,19 @@ from storage.records import FetchResult, Source
 from storage.timeutil import from_text, to_text
 
 
+def _source_row(source: Source) -> dict:
+    """The configured part of a source row; fetch state columns are left to record_fetch."""
+    return {
+        "id": source.id,
+        "name": source.name,
+        "url": source.url,
+        "kind": source.kind,
+        "priority": source.priority,
+        "interval": source.interval,
+        "enabled": 1,
+    }
+
+
 def sync_sources(db: Database, sources: list[Source], now: datetime) -> None:
     """Make the stored source list match config: add new, update settings, disable removed.
 
@@ -18,15 +31,7 @@ def sync_sources(db: Database, sources: list[Source], now: datetime) -> None:
     with db.atomic():
         wanted = {s.id for s in sources}
         for source in sources:
-            row = {
-                "id": source.id,
-                "name": source.name,
-                "url": source.url,
-                "kind": source.kind,
-                "priority": source.priority,
-                "interval": source.interval,
-                "enabled": 1,
-            }
+            row = _source_row(source)
             if db["sources"].count_where("id = ?", [source.id]):
                 db["sources"].update(source.id, row)
             else:
@@ -117,18 +122,7 @@ def add_missing_sources(db: Database, sources: list[Source], now: datetime) -> N
     with db.atomic():
         for source in sources:
             if not db["sources"].count_where("id = ?", [source.id]):
-                db["sources"].insert(
-                    {
-                        "id": source.id,
-                        "name": source.name,
-                        "url": source.url,
-                        "kind": source.kind,
-                        "priority": source.priority,
-                        "interval": source.interval,
-                        "enabled": 1,
-                        "added": to_text(now),
-                    }
-                )
+                db["sources"].insert({**_source_row(source), "added": to_text(now)})
 
 
 def seen_record(db: Database, url: str) -> tuple[str, datetime | None] | None:
