@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -88,12 +89,12 @@ def digest_period(config: Config, now: datetime) -> tuple[datetime, datetime]:
     return now - timedelta(hours=config.schedule.digest_period_hours), now
 
 
-def compose_digest(config: Config, db: Database, channel: str, now: datetime | None = None) -> tuple[
-        list[StoryView], RenderedDigest]:
+def compose_digest(config: Config, db: Database, channel: str, now: datetime | None = None,
+                   tz: tzinfo | None = None) -> tuple[list[StoryView], RenderedDigest]:
     now = now or utcnow()
     since, until = digest_period(config, now)
     stories = select_stories(db, since, until)
-    return stories, render_digest(stories, since, until, config.topic.name, channel, tz=config.tz)
+    return stories, render_digest(stories, since, until, config.topic.name, channel, tz=tz or config.tz)
 
 
 def telegram_ready(config: Config) -> bool:
@@ -152,21 +153,52 @@ def build_senders(config: Config, db: Database | None = None) -> dict[str, Sende
     return senders
 
 
-def digest_key(config: Config, now: datetime) -> str:
-    """The digest's idempotency key: one per local date, so restarts and catch-ups never send it twice."""
-    return f"digest:{now.astimezone(config.tz).date().isoformat()}"
+@dataclass(frozen=True)
+class Edition:
+    """One daily send of the digest: who gets it and at what local time.
+
+    The main edition (name "") goes to the channel and `[email] recipients` at
+    `[schedule] digest_time`; each `[[email.groups]]` is an edition of its own.
+    """
+
+    name: str
+    time: str  # HH:MM local
+    tz: ZoneInfo
+    targets: dict[str, list[str]]  # channel -> outbox targets
 
 
-def enqueue_digests(config: Config, db: Database, now: datetime | None = None) -> int:
-    """Render the period's digest per channel and enqueue it once per target; returns how many were new."""
+def digest_editions(config: Config, db: Database | None = None) -> list[Edition]:
+    schedule = config.schedule
+    main = digest_targets(config, db)
+    if config.email.enabled and not config.email.recipients:
+        del main["email"]  # every address is in a group
+    editions = [Edition("", schedule.digest_time, config.tz, main)]
+    for group in config.email.groups:
+        targets = [f"email:{a}" for a in group.recipients] if config.email.enabled else ["file:email"]
+        editions.append(Edition(group.name, group.time or schedule.digest_time,
+                                ZoneInfo(group.timezone or schedule.timezone), {"email": targets}))
+    return editions
+
+
+def digest_key(config: Config, now: datetime, edition: Edition | None = None) -> str:
+    """The idempotency key: one per edition and local date, so restarts and catch-ups never send it twice."""
+    tz = edition.tz if edition else config.tz
+    date = now.astimezone(tz).date().isoformat()
+    return f"digest:{edition.name}:{date}" if edition and edition.name else f"digest:{date}"
+
+
+def enqueue_digests(config: Config, db: Database, now: datetime | None = None,
+                    editions: list[Edition] | None = None) -> int:
+    """Render the period's digest per edition and channel and enqueue it once per target; returns how many were new."""
     now = now or utcnow()
-    key = digest_key(config, now)
     added = 0
-    for channel, targets in digest_targets(config, db).items():
-        stories, rendered = compose_digest(config, db, channel, now)
-        if channel == "email" and not should_send(len(stories), config.email.quiet_days):
-            continue  # [email] quiet_days = "skip": no mail on a day without stories
-        added += enqueue_digest(db, rendered, targets, key, now)
+    for edition in digest_editions(config, db) if editions is None else editions:
+        key = digest_key(config, now, edition)
+        for channel, targets in edition.targets.items():
+            stories, rendered = compose_digest(config, db, channel, now, tz=edition.tz)
+            if channel == "email" and not should_send(len(stories), config.email.quiet_days):
+                continue  # [email] quiet_days = "skip": no mail on a day without stories
+            added += enqueue_digest(db, rendered, targets, key, now)
     return added
 
 

@@ -61,6 +61,16 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class EmailGroup:
+    """`[[email.groups]]`: recipients who get their own edition at their own local time."""
+
+    name: str
+    recipients: tuple[str, ...]
+    time: str = ""  # HH:MM; "" = [schedule] digest_time
+    timezone: str = ""  # IANA name; "" = [schedule] timezone
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     host: str = ""
     port: int = 587
@@ -69,10 +79,11 @@ class EmailConfig:
     sender: str = ""
     recipients: tuple[str, ...] = ()
     quiet_days: str = "send"  # send | skip: a day with no story sends a short "nothing new", or nothing
+    groups: tuple[EmailGroup, ...] = ()
 
     @property
     def enabled(self) -> bool:
-        return bool(self.host and self.recipients)
+        return bool(self.host and (self.recipients or self.groups))
 
 
 @dataclass(frozen=True)
@@ -381,10 +392,7 @@ def _schedule(v: _Validator, data: dict) -> ScheduleConfig:
     digest_time = v.str(data, "digest_time", "schedule", d.digest_time)
     _hh_mm(v, "schedule.digest_time", digest_time)
     timezone = v.str(data, "timezone", "schedule", d.timezone)
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        v.fail("schedule.timezone", f"unknown time zone {timezone!r} (use an IANA name such as 'Europe/Berlin')")
+    _timezone(v, "schedule.timezone", timezone)
     return ScheduleConfig(
         poll_interval=v.int(data, "poll_interval", "schedule", d.poll_interval, minimum=60),
         digest_time=digest_time,
@@ -417,7 +425,8 @@ def _telegram(v: _Validator, data: dict) -> TelegramConfig:
 
 
 def _email(v: _Validator, data: dict) -> EmailConfig:
-    v.unknown_keys(data, {"host", "port", "security", "username", "from", "recipients", "quiet_days"}, "email")
+    v.unknown_keys(data, {"host", "port", "security", "username", "from", "recipients", "quiet_days", "groups"},
+                   "email")
     security = v.str(data, "security", "email", "starttls")
     if security not in ("starttls", "ssl", "none"):
         v.fail("email.security", f"must be starttls, ssl or none, got {security!r}")
@@ -432,13 +441,47 @@ def _email(v: _Validator, data: dict) -> EmailConfig:
         sender=v.str(data, "from", "email"),
         recipients=v.strings(data, "recipients", "email"),
         quiet_days=quiet_days,
+        groups=_email_groups(v, data.get("groups", [])),
     )
     if email.host and not email.sender:
         v.fail("email.from", "is required when email.host is set")
-    for i, address in enumerate(email.recipients):
-        if "@" not in address:
-            v.fail(f"email.recipients[{i}]", f"not an email address: {address!r}")
+    _addresses(v, email.recipients, "email.recipients")
     return email
+
+
+def _addresses(v: _Validator, addresses: tuple[str, ...], path: str) -> None:
+    for i, address in enumerate(addresses):
+        if "@" not in address:
+            v.fail(f"{path}[{i}]", f"not an email address: {address!r}")
+
+
+def _email_groups(v: _Validator, items: Any) -> tuple[EmailGroup, ...]:
+    if not isinstance(items, list):
+        v.fail("email.groups", "must be an array of tables ([[email.groups]])")
+        return ()
+    groups: list[EmailGroup] = []
+    for i, item in enumerate(items):
+        path = f"email.groups[{i}]"
+        if not isinstance(item, dict):
+            v.fail(path, "must be a table")
+            continue
+        v.unknown_keys(item, {"name", "recipients", "time", "timezone"}, path)
+        name = v.str(item, "name", path)
+        if not name or not name.replace("-", "").replace("_", "").isalnum() or not name.isascii():
+            v.fail(f"{path}.name", f"must be letters, digits, - or _, got {name!r}")
+        elif name in {g.name for g in groups}:
+            v.fail(f"{path}.name", f"duplicates another group: {name!r}")
+        group = EmailGroup(name=name, recipients=v.strings(item, "recipients", path),
+                           time=v.str(item, "time", path), timezone=v.str(item, "timezone", path))
+        if not group.recipients:
+            v.fail(f"{path}.recipients", "must list at least one address")
+        _addresses(v, group.recipients, f"{path}.recipients")
+        if group.time:
+            _hh_mm(v, f"{path}.time", group.time)
+        if group.timezone:
+            _timezone(v, f"{path}.timezone", group.timezone)
+        groups.append(group)
+    return tuple(groups)
 
 
 def _hh_mm(v: _Validator, path: str, value: str) -> None:
@@ -472,3 +515,10 @@ def _housekeeping(v: _Validator, data: dict) -> HousekeepingConfig:
         backups=v.int(data, "backups", "housekeeping", d.backups, minimum=1),
         keep_html_days=v.int(data, "keep_html_days", "housekeeping", d.keep_html_days, minimum=1),
     )
+
+
+def _timezone(v: _Validator, path: str, name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        v.fail(path, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')")

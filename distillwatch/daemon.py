@@ -52,9 +52,11 @@ from sqlite_utils import Database
 from bot.outbox import Sender, close_senders, drain
 from distillwatch.app import (
     CycleReport,
+    Edition,
     build_senders,
     build_site,
     crawl_and_dedup,
+    digest_editions,
     digest_key,
     enqueue_digests,
     open_database,
@@ -110,23 +112,27 @@ def _hh_mm(text: str) -> tuple[int, int]:
     return hours, minutes
 
 
-def digest_due_at(config: Config, now: datetime) -> datetime:
-    """Today's digest time (local date of `now` in the configured zone), as an aware datetime."""
-    hours, minutes = _hh_mm(config.schedule.digest_time)
-    local = now.astimezone(config.tz)
+def digest_due_at(config: Config, now: datetime, edition: Edition | None = None) -> datetime:
+    """Today's digest time of an edition (local date of `now` in its zone), as an aware datetime."""
+    hours, minutes = _hh_mm(edition.time if edition else config.schedule.digest_time)
+    local = now.astimezone(edition.tz if edition else config.tz)
     return local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
 
 
 def enqueue_digest_if_due(config: Config, db: Database, now: datetime) -> int:
-    """Enqueue today's digest when its time has passed and it is not in the outbox yet.
+    """Enqueue each edition's digest whose time has passed today and that is not in the outbox yet.
 
     The catch-up after downtime and the retry after a failed cron run are this same
     check; the key makes a second call a no-op. Returns how many deliveries were new.
     """
-    if now < digest_due_at(config, now) or delivery_key_exists(db, "digest", digest_key(config, now)):
-        return 0
-    added = enqueue_digests(config, db, now)
-    log.info("daemon: digest enqueued", extra={"key": digest_key(config, now), "deliveries": added})
+    added = 0
+    for edition in digest_editions(config, db):
+        key = digest_key(config, now, edition)
+        if now < digest_due_at(config, now, edition) or delivery_key_exists(db, "digest", key):
+            continue
+        count = enqueue_digests(config, db, now, editions=[edition])
+        log.info("daemon: digest enqueued", extra={"key": key, "deliveries": count})
+        added += count
     return added
 
 
@@ -367,8 +373,8 @@ class Daemon:
     async def _heartbeat(self) -> None:
         assert self.db is not None
         self.publish()
-        if not self.polls and utcnow() - self.started > CATCHUP_FALLBACK:  # the first poll hangs
-            await self._digest_check()
+        if self.polls or utcnow() - self.started > CATCHUP_FALLBACK:  # not in the first poll's way
+            await self._digest_check()  # every minute: editions with their own time and zone go out on time
 
     async def _housekeeping(self) -> None:
         settings, path = housekeeping_config(self.config), self.config.storage_path

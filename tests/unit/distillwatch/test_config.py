@@ -36,6 +36,12 @@ def test_embedded_default_is_valid_and_covers_the_topic():
         ({"topic": {"rules": [{"name": "empty"}]}}, "topic.rules[0]: needs 'all' groups or 'any' terms"),
         ({"topic": {"rules": [{"all": ["distill"]}]}}, "topic.rules[0].all: must be a list of non-empty lists"),
         ({"telegarm": {}}, "telegarm: unknown key"),
+        ({"email": {"groups": [{"name": "asia", "recipients": []}]}}, "email.groups[0].recipients: must list"),
+        ({"email": {"groups": [{"name": "a b", "recipients": ["x@y.z"]}]}}, "email.groups[0].name: must be letters"),
+        ({"email": {"groups": [{"name": "a", "recipients": ["x@y.z"], "timezone": "Asia/Nowhere"}]}},
+         "email.groups[0].timezone: unknown time zone"),
+        ({"email": {"groups": [{"name": "a", "recipients": ["x@y.z"]}, {"name": "a", "recipients": ["x@y.z"]}]}},
+         "email.groups[1].name: duplicates"),
     ],
 )
 def test_each_problem_is_reported_with_its_key_path(patch, message):

@@ -55,6 +55,28 @@ def test_digest_is_enqueued_once_per_day_and_only_after_its_time(tmp_path, db):
     assert keys == ["digest:2026-06-10"] * 2 + ["digest:2026-06-11"] * 2
 
 
+def test_each_recipient_group_gets_its_own_edition_at_its_local_time(tmp_path, db):
+    from distillwatch.config import EmailConfig, EmailGroup
+
+    email = EmailConfig(host="smtp.example.org", sender="dw@example.org", recipients=("desk@example.org",),
+                        groups=(EmailGroup("asia", ("sh@example.org", "hk@example.org"), "08:00", "Asia/Shanghai"),
+                                EmailGroup("late", ("night@example.org",), "23:30")))
+    config = replace(config_for(tmp_path, "13:00"), email=email)
+    # 12:00 UTC = 20:00 in Shanghai: the Asian edition is due, the main one (13:00 UTC) and "late" are not.
+    assert enqueue_digest_if_due(config, db, NOW) == 2
+    assert enqueue_digest_if_due(config, db, NOW) == 0  # the once-a-minute check finds it in the outbox
+    assert enqueue_digest_if_due(config, db, NOW + timedelta(hours=2)) == 2  # main: local file telegram + desk
+    assert enqueue_digest_if_due(config, db, NOW + timedelta(hours=11, minutes=40)) == 1  # late, 23:40 UTC
+    rows = sorted(db.execute("select key, target from deliveries where key not like '%#%'").fetchall())
+    assert rows == [
+        ("digest:2026-06-10", "email:desk@example.org"),
+        ("digest:2026-06-10", "file:telegram"),
+        ("digest:asia:2026-06-10", "email:hk@example.org"),
+        ("digest:asia:2026-06-10", "email:sh@example.org"),
+        ("digest:late:2026-06-10", "email:night@example.org"),
+    ]
+
+
 # ---- housekeeping ----
 
 
