@@ -22,9 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_dedup
+	$(BIN)/python -m bench.bench_collection
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup
+	$(BIN)/python -m bench.eval_collection
 
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos

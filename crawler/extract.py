@@ -23,6 +23,7 @@ from charset_normalizer import from_bytes
 from lxml import html as lxml_html
 from lxml.etree import ParserError, XMLSyntaxError
 
+from crawler.bodytext import block_lines, choose_text, readability_text
 from crawler.feeds import Entry, html_to_text
 from crawler.urls import UrlError, canonical_url, prefer_canonical
 
@@ -40,7 +41,9 @@ _PROMO_LINE = re.compile(
 )
 _LABEL_LINE = re.compile(r"^\W{0,3}[\w &'’/-]{2,40}:\s")  # "📈 Market Update: ..." once the emoji is stripped
 _KEEP_TAGS = ("html", "body", "main", "article")
+_CHROME_TAGS = ("nav", "footer", "aside", "form", "iframe", "noscript", "dialog")
 _lang_lock = threading.Lock()
+FRAGMENT_MIN_CHARS = 200  # a full-text feed body that extracts to less than this is kept whole
 
 
 @dataclass(frozen=True)
@@ -119,13 +122,16 @@ def _strip_promo_boxes(tree: lxml_html.HtmlElement) -> None:
 
     A box holding most of the page's words is never dropped, whatever its class says.
     """
-    limit = min(200, _words(tree) // 2)
+    total = _words(tree)
+    limit = min(200, total // 2)
     for element in list(tree.iter()):
         if not isinstance(element.tag, str) or element.tag in _KEEP_TAGS or element.getparent() is None:
             continue
         marker = f"{element.get('class', '')} {element.get('id', '')}"
-        if element.tag in ("nav", "footer", "aside", "form", "iframe", "noscript", "dialog"):
-            element.drop_tree()
+        if element.tag in _CHROME_TAGS:
+            # ASP.NET and some CMSs wrap the whole page in one <form>: never drop most of the page.
+            if _words(element) <= total // 2:
+                element.drop_tree()
         elif marker.strip() and _PROMO_CLASS.search(marker) and _words(element) < limit:
             element.drop_tree()
     for heading in list(tree.xpath("//h2|//h3|//h4|//h5|//h6")):
@@ -277,11 +283,18 @@ def extract_article(
     _strip_promo_boxes(tree)
     cleaned_html = lxml_html.tostring(tree, encoding="unicode")
     doc = trafilatura.bare_extraction(
-        cleaned_html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=False
+        cleaned_html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=False,
+        favor_precision=True,
     )
     text = clean_text((doc.text if doc is not None else "") or "")
+    if not fragment:
+        text, _ = choose_text(text, clean_text(readability_text(source)))
     if not text:
         text = clean_text(_fallback_text(tree))
+    if fragment and len(text) < FRAGMENT_MIN_CHARS:
+        # A feed's full-text body is the article already (a photo gallery is all captions):
+        # when the extractors keep almost nothing of it, keep all of its text instead.
+        text = clean_text(block_lines(tree.body if tree.find("body") is not None else tree)) or text
     if not text and fallback is not None:
         text = fallback.summary
     title = (fallback.title if fragment and fallback else "") or (doc.title if doc is not None else "") or ""

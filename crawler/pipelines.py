@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from crawler.headlines import HEADLINE_MIN_CHARS
 from crawler.items import ArticleItem
 from crawler.state import CrawlState
 from storage.articles import NEW, UPDATED, store_article
@@ -73,21 +74,27 @@ class StorePipeline:
     def _store(self, item: ArticleItem, state: CrawlState) -> None:
         x = item.extracted
         run = state.runs[item.source_id]
-        if len(x.text) < MIN_TEXT_CHARS:
-            mark_seen(state.db, item.seen_key, item.source_id, "empty", state.now)
+        if len(x.text) < (HEADLINE_MIN_CHARS if item.headline else MIN_TEXT_CHARS):
+            self._seen(item, "empty")
             state.page_error(run, x.url, f"no article text found ({len(x.text)} characters)")
             return
         verdict = state.matcher.judge(x.title, x.text, x.lang)
         if not verdict.on_topic:
             state.report.off_topic += 1
-            mark_seen(state.db, item.seen_key, item.source_id, "off_topic", state.now)
+            self._seen(item, "off_topic")
             log.debug("crawler: off topic (%s): %s", verdict.rule or "no rule", x.url)
             return
-        aliases = tuple(a for a in dict.fromkeys((item.seen_key, *item.aliases)) if a)
+        aliases = tuple(a for a in dict.fromkeys((item.seen_key, *item.aliases, item.guid_key)) if a)
         article_id, outcome = store_article(state.db, build_article(item, state, verdict.score), aliases)
         if outcome == NEW:
             state.report.articles_new.append(article_id)
             run.new_items += 1
         elif outcome == UPDATED:
             state.report.articles_updated += 1
-        mark_seen(state.db, item.seen_key, item.source_id, "stored", state.now, article_id)
+        self._seen(item, "stored", article_id)
+
+    def _seen(self, item: ArticleItem, verdict: str, article_id: str = "") -> None:
+        """Remember the verdict under the entry's URL and, when it has one, its GUID identity."""
+        assert self.state is not None
+        for key in filter(None, (item.seen_key, item.guid_key)):
+            mark_seen(self.state.db, key, item.source_id, verdict, self.state.now, article_id)

@@ -96,6 +96,22 @@ class TopicMatcher:
         partial = tuple(sorted(hits))
         return Verdict(False, round(self._score(partial, title_n, lead) / 2, 3), "", partial)
 
+    def trace(self, title: str, text: str, lang: str = "") -> list[RuleTrace]:
+        """Why each rule matched or not, in rule order (for `explain-relevance`)."""
+        hits = self._hits(f"{normalise(title)}\n{normalise(text)}")
+        lang = (lang or "").split("-")[0].lower()
+        vetoes = [term for term in self.topic.exclude if term in hits]
+        out = []
+        for rule in self.topic.rules:
+            if vetoes:
+                out.append(RuleTrace(rule.name, False, f"vetoed by topic.exclude {', '.join(vetoes)}"))
+                continue
+            if rule.lang and rule.lang.lower() != lang:
+                out.append(RuleTrace(rule.name, False, f"only for lang {rule.lang} (article: {lang or 'unknown'})"))
+                continue
+            out.append(_trace_rule(rule, hits))
+        return out
+
     def _score(self, terms: tuple[str, ...], title: str, lead: str) -> float:
         """Each matched term counts once, at its best place; squashed into 0..1."""
         raw = 0.0
@@ -108,6 +124,36 @@ class TopicMatcher:
             else:
                 raw += WEIGHTS["body"]
         return round(raw / (raw + 6.0), 3)
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    rule: str
+    matched: bool
+    why: str
+
+
+def _listing(terms: tuple[str, ...], limit: int = 6) -> str:
+    shown = ", ".join(terms[:limit])
+    return shown + (f", ... ({len(terms) - limit} more)" if len(terms) > limit else "")
+
+
+def _trace_rule(rule: TopicRule, hits: set[str]) -> RuleTrace:
+    vetoed = [term for term in rule.none if term in hits]
+    if vetoed:
+        return RuleTrace(rule.name, False, f"vetoed by {', '.join(vetoed)}")
+    parts = []
+    for i, group in enumerate(rule.all, start=1):
+        found = [term for term in group if term in hits]
+        if not found:
+            return RuleTrace(rule.name, False, f"all[{i}] has no hit (any of: {_listing(group)})")
+        parts.append(f"all[{i}]: {', '.join(found)}")
+    if rule.any:
+        found = [term for term in rule.any if term in hits]
+        if not found:
+            return RuleTrace(rule.name, False, f"any has no hit (any of: {_listing(rule.any)})")
+        parts.append(f"any: {', '.join(found)}")
+    return RuleTrace(rule.name, True, "; ".join(parts))
 
 
 def _rule_terms(rule: TopicRule, hits: set[str]) -> tuple[str, ...] | None:
@@ -128,3 +174,8 @@ def _rule_terms(rule: TopicRule, hits: set[str]) -> tuple[str, ...] | None:
     if not rule.all and not rule.any:
         return None
     return tuple(dict.fromkeys(matched))
+
+
+# A topic that keeps every article: for evaluations that measure collection, not relevance,
+# and for `sources test`, which shows what a source yields before the topic decides.
+ACCEPT_ALL = TopicConfig(name="everything", rules=(TopicRule(name="everything", any=("*",)),))

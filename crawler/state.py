@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlite_utils import Database
 
 from crawler.relevance import TopicMatcher
+from crawler.schedule import Plan, PollPolicy, header_hints, plan_next_check
 from crawler.settings import NetworkConfig
 from storage.records import FetchResult, Source
-from storage.sources import record_fetch
+from storage.sources import record_fetch, set_body_hash, set_learned_interval, set_websub
 
 log = logging.getLogger("crawler")
 Progress = Callable[[str, dict], None]
@@ -58,6 +59,19 @@ class SourceRun:
     pending: int = 0
     pages_left: int = MAX_PAGES_PER_SOURCE
     done: bool = False
+    # What the next check is planned from (crawler/schedule.py).
+    hint_headers: dict[str, str] = field(default_factory=dict)  # cache-control, expires, date, retry-after
+    feed_seconds: float | None = None  # RSS ttl / sy:updatePeriod
+    item_times: list[datetime] = field(default_factory=list)
+    failures_before: int = 0
+    learned_before: int | None = None
+    plan: Plan | None = None
+    # Validators are kept only for a complete run: if pages failed or the page budget ran
+    # out, the next poll must see the body again to retry what was left.
+    page_failures: int = 0
+    body_hash_sent: str = ""
+    body_hash: str = ""
+    websub: tuple[str, str] | None = None  # (hub, topic) when the feed names a hub
 
 
 class CrawlState:
@@ -70,8 +84,11 @@ class CrawlState:
         network: NetworkConfig,
         now: datetime,
         progress: Progress | None = None,
+        policy: PollPolicy | None = None,
     ):
         self.db = db
+        self.policy = policy or PollPolicy()
+        self.max_pages = MAX_PAGES_PER_SOURCE
         self.matcher = matcher
         self.network = network
         self.now = now
@@ -95,6 +112,7 @@ class CrawlState:
 
     def page_error(self, run: SourceRun, url: str, error: str) -> None:
         """One article page of an otherwise healthy source failed."""
+        run.page_failures += 1
         line = self.error_line(run, url, error)
         log.warning(line)
         self.report.errors.append(line)
@@ -118,6 +136,7 @@ class CrawlState:
             report.sources_not_modified += 1
         else:
             report.sources_failed += 1
+        complete = run.outcome == "ok" and run.page_failures == 0 and run.pages_left > 0
         result = FetchResult(
             source=run.source.id,
             url=run.source.url,
@@ -126,14 +145,31 @@ class CrawlState:
             error=run.error,
             items=run.items,
             new_items=run.new_items,
-            etag=run.etag,
-            last_modified=run.last_modified,
+            etag=run.etag if complete else "",
+            last_modified=run.last_modified if complete else "",
             duration_ms=int((time.monotonic() - run.started) * 1000),
         )
-        interval = timedelta(seconds=run.source.interval) if run.source.interval else None
-        record_fetch(self.db, result, self.now, interval)
+        run.plan = self.plan(run)
+        record_fetch(self.db, result, self.now, run.plan.after)
+        if run.websub is not None:
+            set_websub(self.db, run.source.id, *run.websub)
+        if run.outcome == "ok" and (run.body_hash if complete else "") != run.body_hash_sent:
+            set_body_hash(self.db, run.source.id, run.body_hash if complete else "")
+        if run.plan.learned is not None and run.plan.learned != run.learned_before:
+            set_learned_interval(self.db, run.source.id, run.plan.learned)
+        log.debug("crawler: source %s: next check in %ds (%s)", run.source.name, run.plan.after.total_seconds(),
+                  run.plan.reason)
         self.emit("source_done", {"source": run.source.name, "outcome": run.outcome, "new": run.new_items,
                                   "items": run.items, "error": run.error})
+
+    def plan(self, run: SourceRun) -> Plan:
+        """When to check this source next, from what this fetch and its history say."""
+        hints = header_hints(run.hint_headers, run.status, self.now)
+        hints = replace(hints, feed_seconds=run.feed_seconds)
+        failures = run.failures_before + 1 if run.outcome == "error" else 0
+        return plan_next_check(self.policy, run.outcome, hints, run.item_times, self.now,
+                               configured=run.source.interval, learned_before=run.learned_before,
+                               failures=failures, error=run.error)
 
     def finish_all(self) -> None:
         """At spider close: anything still open (a request Scrapy dropped silently) is closed now."""

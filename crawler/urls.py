@@ -137,3 +137,22 @@ def prefer_canonical(page_url: str, rel_canonical: str | None) -> str:
     if same_site(page_url, target) or is_amp(page_url):
         return target
     return page
+
+
+def guid_key(source_id: str, guid: str) -> str:
+    """The identity a feed's GUID gives an entry, scoped to its source: "" when there is none.
+
+    URL-shaped GUIDs lose scheme and host, so a site moving to https or to a new domain
+    (`http://old.example/?p=12` → `https://www.example.com/?p=12`) keeps its entries' identity.
+    Stored as an article alias and a seen key, so an entry whose link changes (a retitled
+    slug) is neither fetched again nor stored twice.
+    """
+    guid = " ".join((guid or "").split())
+    if not guid:
+        return ""
+    parts = urlsplit(guid)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        guid = parts.path or "/"
+        if parts.query:
+            guid += "?" + parts.query
+    return f"guid:{source_id}:{guid}"

@@ -22,6 +22,7 @@ from bot.email import Unsubscribe, should_send
 from bot.files import FileSender
 from bot.outbox import DrainReport, Sender, close_senders, drain, enqueue_digest
 from crawler.run import CrawlReport, crawl
+from crawler.schedule import PollPolicy
 from dedup.engine import DedupEngine
 from digests.render import RenderedDigest, render_digest
 from digests.select import StoryView, select_stories
@@ -30,7 +31,7 @@ from distillwatch.progress import Progress
 from storage import open_db
 from storage.groups import export_rows
 from storage.records import utcnow
-from storage.sources import sync_sources
+from storage.sources import due_sources, sync_sources
 
 
 @dataclass
@@ -53,20 +54,30 @@ def source_priorities(config: Config) -> dict[str, int]:
     return {source.id: source.priority for source in config.sources}
 
 
+def poll_policy(config: Config) -> PollPolicy:
+    s = config.schedule
+    return PollPolicy(default_interval=s.poll_interval, min_interval=s.min_interval, max_interval=s.max_interval)
+
+
 async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = None,
-                          quiet: bool = False) -> CycleReport:
-    """One polling pass over every configured source, then place the new articles."""
+                          quiet: bool = False, only_due: bool = False) -> CycleReport:
+    """One polling pass over every configured source (with `only_due`, over those whose next
+    check has come), then place the new articles."""
     started = time.monotonic()
     now = now or utcnow()
     sync_sources(db, list(config.sources), now)
-    bar = Progress("crawl", len(config.sources), quiet=quiet)
+    sources = due_sources(db, list(config.sources), now) if only_due else list(config.sources)
+    if not sources:  # nothing due: skip the crawl and the dedup engine's index rebuild
+        return CycleReport(crawl=CrawlReport(), seconds=time.monotonic() - started)
+    bar = Progress("crawl", len(sources), quiet=quiet)
 
     def on_progress(event: str, info: dict) -> None:
         if event == "source_done":
             bar.step(f"{info.get('source', '')}: {info.get('outcome', '')}")
 
     report = await crawl(
-        list(config.sources), config.storage_path, config.topic, config.network, now=now, progress=on_progress
+        sources, config.storage_path, config.topic, config.network, now=now, progress=on_progress,
+        policy=poll_policy(config),
     )
     bar.close()
     engine = DedupEngine(db, source_priority=source_priorities(config))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from distillwatch.config import Config, ConfigError, load_config, resolve_config_path, write_default_config
 from storage import StorageError
+from storage.records import SOURCE_KINDS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -162,6 +163,92 @@ def cmd_telegram_enable(args: argparse.Namespace) -> int:
     return EXIT_FAIL
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    """List the configured sources with their polling state (the default when no subcommand is given)."""
+    from distillwatch.app import open_database
+    from storage.sources import source_rows
+
+    config = _config(args)
+    db = open_database(config)
+    stored = {row["id"]: row for row in source_rows(db, enabled_only=False)}
+    for source in config.sources:
+        row = stored.get(source.id, {})
+        learned = f"{row['learned_interval'] // 60}m" if row.get("learned_interval") else "-"
+        print(f"{source.id}  {source.kind:9} p{source.priority}  next {row.get('next_check_at') or 'now':25}  "
+              f"every ~{learned:5} errors {row.get('error_count') or 0}  {source.name}  {source.url}")
+    print(f"sources: {len(config.sources)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_sources_import(args: argparse.Namespace) -> int:
+    """Read an OPML file; print the new sources as [[sources]] TOML, or append them to the config with --write."""
+    from crawler.opml import new_sources, read_opml, sources_toml
+
+    config = _config(args)
+    items = new_sources(read_opml(Path(args.file).read_bytes()), config.sources)
+    text = sources_toml(items)
+    if args.write:
+        target = resolve_config_path(args.config)
+        if target is None:
+            raise ConfigError("embedded default", ["sources import --write needs a config file (--config PATH "
+                                                   "or run 'distillwatch init' first)"])
+        load_config(target)  # refuse to append to a file that does not load now
+        with target.open("a", encoding="utf-8") as out:
+            out.write(f"\n# imported from {Path(args.file).name}\n{text}")
+        load_config(target)  # and check it still loads with the new blocks
+        print(f"sources import: {len(items)} new sources appended to {target}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        print(f"sources import: {len(items)} new sources (append them to your config, or pass --write)",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_sources_export(args: argparse.Namespace) -> int:
+    """Write the configured sources as OPML 2.0 (feeds readable by any feed reader)."""
+    from crawler.opml import write_opml
+
+    text = write_opml(_config(args).sources)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return EXIT_OK
+
+
+def cmd_sources_test(args: argparse.Namespace) -> int:
+    """Fetch one source once and print what it would store, without storing anything."""
+    from crawler.schedule import PollPolicy
+    from crawler.trial import format_trial, try_source
+    from storage.records import Source
+
+    config = _config(args)
+    configured = {(s.kind, s.url): s for s in config.sources}
+    source = configured.get((args.kind, args.url)) or Source(url=args.url, kind=args.kind,
+                                                             link_selector=args.link_selector or "",
+                                                             search=args.search or "")
+    if source.kind == "html" and not source.link_selector:
+        raise ConfigError("sources test", ["--link-selector is required for --kind html"])
+    policy = PollPolicy(config.schedule.poll_interval, config.schedule.min_interval, config.schedule.max_interval)
+    trial = asyncio.run(try_source(source, config.topic, config.network, policy))
+    print(format_trial(trial))
+    return EXIT_OK if trial.outcome in ("ok", "not_modified") else EXIT_FAIL
+
+
+def cmd_explain_relevance(args: argparse.Namespace) -> int:
+    """Say why the topic rules keep or drop an article: score, deciding rule, terms, every rule's trace."""
+    from crawler.explain import ExplainError, explain_relevance
+    from distillwatch.app import open_database
+
+    config = _config(args)
+    try:
+        print(asyncio.run(explain_relevance(open_database(config), config.topic, config.network, args.ref)))
+    except ExplainError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole product on a bundled fixture world on loopback: no tokens, no internet."""
     from distillwatch.demo import run_demo
@@ -238,6 +325,27 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, with_db=True)
     p = add("telegram-enable", cmd_telegram_enable, with_db=True)
     p.add_argument("chat", help="the chat as configured or shown by status: @channel or a numeric id")
+    p = add("sources", cmd_sources, with_db=True)
+    sources = p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND")
+
+    def add_sub(name: str, fn: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        q = sources.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0], description=fn.__doc__)
+        q.set_defaults(func=fn)
+        return q
+
+    add_sub("list", cmd_sources).add_argument("--db", help="database file (overrides [storage] path)")
+    q = add_sub("import", cmd_sources_import)
+    q.add_argument("file", help="an OPML file (a feed reader's export)")
+    q.add_argument("--write", action="store_true", help="append the new sources to the config file")
+    q = add_sub("export", cmd_sources_export)
+    q.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    q = add_sub("test", cmd_sources_test)
+    q.add_argument("url", help="the source URL (feed, sitemap, WordPress site root or section page)")
+    q.add_argument("--kind", choices=list(SOURCE_KINDS), default="feed", help="source kind (default: feed)")
+    q.add_argument("--link-selector", help="html sources: CSS selector of the article links")
+    q.add_argument("--search", help="wordpress sources: the ?search= term")
+    p = add("explain-relevance", cmd_explain_relevance, with_db=True)
+    p.add_argument("ref", metavar="URL_OR_ID", help="a stored article's id or URL, or any article URL to fetch now")
     p = add("demo", cmd_demo)
     p.add_argument("--out", default="out", help="where the demo writes its database, outbox and digest")
     return parser

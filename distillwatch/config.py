@@ -36,7 +36,9 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    poll_interval: int = 900  # seconds
+    poll_interval: int = 900  # seconds: a source's interval until its publishing rate is known
+    min_interval: int = 300  # adaptive polling never checks a source more often than this ...
+    max_interval: int = 21600  # ... nor less often than this (server hints and backoff aside)
     digest_time: str = "08:00"
     timezone: str = "UTC"
     digest_period_hours: int = 24
@@ -393,8 +395,14 @@ def _schedule(v: _Validator, data: dict) -> ScheduleConfig:
     _hh_mm(v, "schedule.digest_time", digest_time)
     timezone = v.str(data, "timezone", "schedule", d.timezone)
     _timezone(v, "schedule.timezone", timezone)
+    min_interval = v.int(data, "min_interval", "schedule", d.min_interval, minimum=60)
+    max_interval = v.int(data, "max_interval", "schedule", d.max_interval, minimum=60)
+    if min_interval is not None and max_interval is not None and min_interval > max_interval:
+        v.fail("schedule.max_interval", f"must be at least schedule.min_interval ({min_interval}), got {max_interval}")
     return ScheduleConfig(
         poll_interval=v.int(data, "poll_interval", "schedule", d.poll_interval, minimum=60),
+        min_interval=min_interval,
+        max_interval=max_interval,
         digest_time=digest_time,
         timezone=timezone,
         digest_period_hours=v.int(data, "digest_period_hours", "schedule", d.digest_period_hours, minimum=1),

@@ -182,3 +182,17 @@ def telegram(db: Database) -> None:
     db["notices"].create_index(["at"])
     # The alert planner asks "which stories changed lately?" after every poll.
     db["stories"].create_index(["updated"])
+
+
+@migrations(name="0004_collection")
+def collection(db: Database) -> None:
+    """Adaptive polling: the interval learned from a source's publishing rate survives 304s
+    (which carry no items); the scheduler asks "which sources are due?" on every tick."""
+    db["sources"].add_column("learned_interval", int)
+    # Hash of the last fully processed response body: a server without ETag or
+    # Last-Modified that sends the same bytes again is treated as unchanged.
+    db["sources"].add_column("body_hash", str)
+    # WebSub: the hub a feed names and the topic URL to subscribe to (crawler/websub.py).
+    db["sources"].add_column("websub_hub", str)
+    db["sources"].add_column("websub_topic", str)
+    db["sources"].create_index(["next_check_at"])

@@ -129,3 +129,91 @@ def seen_record(db: Database, url: str) -> tuple[str, datetime | None] | None:
     """(verdict, when it was given) for an entry URL, or None if never judged."""
     row = db.execute("select verdict, at from seen where url = ?", [url]).fetchone()
     return (row[0], from_text(row[1])) if row else None
+
+
+def schedule_state(db: Database, source_id: str) -> tuple[int, int | None]:
+    """(consecutive errors, learned interval in seconds or None) that the next plan builds on."""
+    row = db.execute("select error_count, learned_interval from sources where id = ?", [source_id]).fetchone()
+    if row is None:
+        return 0, None
+    return int(row[0] or 0), (int(row[1]) if row[1] else None)
+
+
+def set_learned_interval(db: Database, source_id: str, seconds: int) -> None:
+    """Remember the interval learned from the source's publishing rate (kept across 304s)."""
+    with db.atomic():
+        db.execute("update sources set learned_interval = ? where id = ?", [int(seconds), source_id])
+
+
+def due_sources(db: Database, sources: list[Source], now: datetime) -> list[Source]:
+    """The configured sources whose next check has come (never checked counts as due), soonest first.
+
+    Sources not stored yet are due; so is any whose `next_check_at` is empty or not after `now`.
+    """
+    wanted = {source.id: source for source in sources}
+    if not wanted:
+        return []
+    stamps: dict[str, str | None] = {}
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in db.execute(f"select id, next_check_at from sources where id in ({marks})", chunk):
+            stamps[row[0]] = row[1]
+    cutoff = to_text(now) or ""
+    due = [(stamps.get(sid) or "", i, source) for i, (sid, source) in enumerate(wanted.items())
+           if not stamps.get(sid) or (stamps.get(sid) or "") <= cutoff]
+    return [source for _, _, source in sorted(due, key=lambda item: (item[0], item[1]))]
+
+
+def next_checks(db: Database) -> dict[str, str | None]:
+    """Every stored source's next check time (ISO text), for `sources list` and status."""
+    return {row[0]: row[1] for row in db.execute("select id, next_check_at from sources")}
+
+
+def seen_records(db: Database, urls: list[str]) -> dict[str, tuple[str, datetime | None]]:
+    """`seen_record` for many entry keys in one query: a feed's entries are checked together."""
+    found: dict[str, tuple[str, datetime | None]] = {}
+    keys = list(dict.fromkeys(u for u in urls if u))
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in db.execute(f"select url, verdict, at from seen where url in ({marks})", chunk):
+            found[row[0]] = (row[1], from_text(row[2]))
+    return found
+
+
+def body_hash(db: Database, source_id: str) -> str:
+    row = db.execute("select body_hash from sources where id = ?", [source_id]).fetchone()
+    return (row[0] or "") if row else ""
+
+
+def set_body_hash(db: Database, source_id: str, value: str) -> None:
+    """Remember (or, with "", forget) the body hash of the source's last complete fetch."""
+    with db.atomic():
+        db.execute("update sources set body_hash = ? where id = ?", [value, source_id])
+
+
+def mark_due(db: Database, source_ids: list[str], now: datetime) -> int:
+    """Make sources due now (a WebSub push, an operator's request); returns how many were found."""
+    with db.atomic():
+        found = 0
+        for source_id in source_ids:
+            cursor = db.execute("update sources set next_check_at = ? where id = ?", [to_text(now), source_id])
+            found += cursor.rowcount or 0
+    return found
+
+
+def set_websub(db: Database, source_id: str, hub: str, topic: str) -> None:
+    """Remember the WebSub hub and topic a feed names ("" when it stopped naming one)."""
+    with db.atomic():
+        db.execute("update sources set websub_hub = ?, websub_topic = ? where id = ? and "
+                   "(coalesce(websub_hub, '') != ? or coalesce(websub_topic, '') != ?)",
+                   [hub, topic, source_id, hub, topic])
+
+
+def websub_sources(db: Database) -> list[tuple[str, str, str]]:
+    """(source id, hub, topic) of every enabled source that offers WebSub, for the daemon to subscribe."""
+    rows = db.execute("select id, websub_hub, websub_topic from sources where enabled = 1 "
+                      "and coalesce(websub_hub, '') != ''")
+    return [(row[0], row[1], row[2] or "") for row in rows]

@@ -11,6 +11,7 @@ and counting outstanding work so a source is reported as soon as it is done.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, ClassVar
@@ -21,20 +22,28 @@ from scrapy.http import Request, Response
 from crawler.extract import extract_article
 from crawler.failures import describe, failure_exception
 from crawler.feeds import Entry
+from crawler.headlines import headline_article
 from crawler.items import ArticleItem
+from crawler.pipelines import MIN_TEXT_CHARS
 from crawler.state import CrawlState, SourceRun
-from crawler.urls import UrlError, canonical_url
-from storage.sources import fetch_state, seen_record
+from crawler.urls import UrlError, canonical_url, guid_key
+from storage.sources import body_hash, fetch_state, schedule_state, seen_record, seen_records
 
 SOURCE = "source"  # step name of a source's own fetch (feed, sitemap, listing, first API page)
 PAGE = "page"  # step name of an article page
 SKIP_VERDICTS = ("stored", "off_topic")
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+HINT_HEADERS = ("cache-control", "expires", "date", "retry-after")
 
 
 def header(response: Response, name: str) -> str:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else ""
+
+
+def hint_headers(response: Response) -> dict[str, str]:
+    """The response headers that say when to come back (crawler/schedule.py), lower-cased."""
+    return {name: value for name in HINT_HEADERS if (value := header(response, name))}
 
 
 def first_url(request: Request | None) -> str:
@@ -48,6 +57,9 @@ class KindHandler:
     """How one source kind is fetched. Subclasses set `kind` and implement the two hooks."""
 
     kind: ClassVar[str] = ""
+    # Whether "unchanged" (304, or the same bytes as last time) means nothing new. Not for
+    # sitemaps: an index can stay the same while the child sitemaps it names change.
+    conditional: ClassVar[bool] = True
 
     def __init__(self, spider: SourcesSpider):
         self.spider = spider
@@ -81,10 +93,11 @@ class SourcesSpider(scrapy.Spider):
     def source_request(self, run: SourceRun, url: str, meta: dict | None = None, **kw: Any) -> Request:
         """The source's own fetch: conditional headers from stored state; 304 comes to the callback."""
         headers = {}
-        if run.etag_sent:
-            headers["If-None-Match"] = run.etag_sent
-        if run.modified_sent:
-            headers["If-Modified-Since"] = run.modified_sent
+        if self.handlers[run.source.kind].conditional:
+            if run.etag_sent:
+                headers["If-None-Match"] = run.etag_sent
+            if run.modified_sent:
+                headers["If-Modified-Since"] = run.modified_sent
         meta = {"handle_httpstatus_list": [304], **(meta or {})}
         return self._request(run, url, SOURCE, headers=headers, meta=meta, priority=10, **kw)
 
@@ -92,16 +105,32 @@ class SourcesSpider(scrapy.Spider):
         """A further request of this source (next API page, child sitemap); not deduplicated."""
         return self._request(run, url, step, **kw)
 
-    def wanted(self, run: SourceRun, url: str, changed: datetime | None = None) -> str | None:
+    def known_entries(self, run: SourceRun, entries: Iterable[Entry]) -> dict[str, tuple[str, datetime | None]]:
+        """The seen verdicts of a whole listing in one query, for `wanted(..., known=)`."""
+        keys = []
+        for entry in entries:
+            keys.append(self.key_of(entry.link))
+            keys.append(guid_key(run.source.id, entry.guid))
+        return seen_records(self.state.db, keys)
+
+    def wanted(self, run: SourceRun, url: str, changed: datetime | None = None,
+               published: datetime | None = None, guid: str = "",
+               known: dict[str, tuple[str, datetime | None]] | None = None) -> str | None:
         """Count an entry; its seen key when it should be processed now, None to skip it.
 
         Skipped: already judged and unchanged since, already taken in this crawl, over the
-        source's page budget, or not an http(s) URL.
+        source's page budget, or not an http(s) URL. Every entry's date feeds the source's
+        publishing rate (crawler/schedule.py).
         """
         run.items += 1
         self.state.report.entries_seen += 1
+        if published or changed:
+            run.item_times.append(published or changed)  # type: ignore[arg-type]
         key = self.key_of(url)
-        if not key or key in self.state.requested or run.pages_left <= 0 or not self.is_new(key, changed):
+        if not key or key in self.state.requested or run.pages_left <= 0 or not self.is_new(key, changed, known):
+            return None
+        gkey = guid_key(run.source.id, guid)
+        if gkey and not self.is_new(gkey, changed, known):  # same item under a new link: judged already
             return None
         self.state.requested.add(key)
         run.pages_left -= 1
@@ -109,7 +138,13 @@ class SourcesSpider(scrapy.Spider):
 
     def page_request(self, run: SourceRun, url: str, key: str, entry: Entry | None = None) -> Request:
         """An article page; its callback extracts the article and yields an ArticleItem."""
-        return self._request(run, url, PAGE, entry=entry, seen_key=key, aliases=(url,))
+        gkey = guid_key(run.source.id, entry.guid) if entry is not None else ""
+        return self._request(run, url, PAGE, entry=entry, seen_key=key, aliases=(url,), guid_key=gkey)
+
+    def headline_item(self, run: SourceRun, key: str, entry: Entry) -> ArticleItem:
+        """An aggregator item stored from its title and summary (crawler/headlines.py)."""
+        return ArticleItem(run.source.id, key, headline_article(entry), (entry.link,),
+                           guid_key(run.source.id, entry.guid), headline=True)
 
     @staticmethod
     def key_of(url: str) -> str:
@@ -119,9 +154,14 @@ class SourcesSpider(scrapy.Spider):
         except UrlError:
             return ""
 
-    def is_new(self, key: str, changed: datetime | None) -> bool:
-        """False when this entry URL was judged before and has not changed since."""
-        seen = seen_record(self.state.db, key)
+    def is_new(self, key: str, changed: datetime | None,
+               known: dict[str, tuple[str, datetime | None]] | None = None) -> bool:
+        """False when this entry URL was judged before and has not changed since.
+
+        `known` holds verdicts fetched in advance (`known_entries`); keys it lacks were
+        never judged.
+        """
+        seen = known.get(key) if known is not None else seen_record(self.state.db, key)
         if seen is None or seen[0] not in SKIP_VERDICTS:
             return True
         verdict_at = seen[1]
@@ -143,7 +183,10 @@ class SourcesSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         for source in self.sources:
             etag, modified = fetch_state(self.state.db, source.id)
-            run = SourceRun(source=source, etag_sent=etag, modified_sent=modified)
+            failures, learned = schedule_state(self.state.db, source.id)
+            run = SourceRun(source=source, etag_sent=etag, modified_sent=modified, failures_before=failures,
+                            learned_before=learned, pages_left=self.state.max_pages,
+                            body_hash_sent=body_hash(self.state.db, source.id))
             self.state.runs[source.id] = run
             handler = self.handlers.get(source.kind)
             if handler is None:
@@ -190,6 +233,7 @@ class SourcesSpider(scrapy.Spider):
             return
         if step == SOURCE:
             run.status = response.status
+            run.hint_headers = hint_headers(response)
             if response.status == 304:
                 run.outcome = "not_modified"
                 return
@@ -197,19 +241,28 @@ class SourcesSpider(scrapy.Spider):
                 run.outcome = "ok"
                 run.etag = header(response, "ETag")
                 run.last_modified = header(response, "Last-Modified")
+                run.body_hash = hashlib.sha256(response.body).hexdigest()
+                if run.body_hash == run.body_hash_sent and handler.conditional:  # same bytes as last time
+                    run.outcome = "not_modified"
+                    return
         async for out in handler.parse(step, response, run, **kw):
             yield out
 
     async def _page(self, response: Response, run: SourceRun, entry: Entry | None = None,
-                    seen_key: str = "", aliases: tuple[str, ...] = ()) -> AsyncIterator[Any]:
+                    seen_key: str = "", aliases: tuple[str, ...] = (), guid_key: str = "") -> AsyncIterator[Any]:
         content_type = header(response, "Content-Type")
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES and "html" not in content_type:
             raise ValueError(f"not an HTML page (got {content_type.split(';')[0]})")
         original = response.meta.get("redirect_urls", [])
         extracted = await asyncio.to_thread(extract_article, response.body, response.url, entry, content_type)
-        yield ArticleItem(run.source.id, seen_key, extracted, tuple(dict.fromkeys((*aliases, *original))))
+        if entry is not None and entry.source_name and len(extracted.text) < MIN_TEXT_CHARS:
+            # An aggregator's item whose page had no article (a consent or script page): its headline.
+            yield self.headline_item(run, seen_key, entry)
+            return
+        yield ArticleItem(run.source.id, seen_key, extracted, tuple(dict.fromkeys((*aliases, *original))),
+                          guid_key)
 
-    def _on_error(self, failure: Any) -> list[Request]:
+    def _on_error(self, failure: Any) -> list[Any]:
         request = failure.request
         kw = dict(request.cb_kwargs)
         run = self.state.runs[kw.pop("source_id")]
@@ -219,11 +272,19 @@ class SourcesSpider(scrapy.Spider):
             error, status = describe(failure_exception(failure), self.state.network.timeout,
                                      self.state.network.max_response_bytes)
             response = getattr(failure.value, "response", None)
+            if step == SOURCE and response is not None:
+                run.hint_headers = hint_headers(response)
             handler = self.handlers.get(run.source.kind)
             retry = handler.fallback(step, response, run, **kw) if handler is not None else None
+            entry = kw.get("entry")
             if retry is not None:
                 run.pending += 1
                 out.append(retry)
+            elif step == PAGE and isinstance(entry, Entry) and entry.source_name:
+                # An aggregator's item whose page cannot be fetched: keep its headline, note the failure.
+                self.state.page_error(run, first_url(request), error)
+                run.pending += 1
+                out.append(self.headline_item(run, kw.get("seen_key", ""), entry))
             elif step == SOURCE:
                 self.state.fail(run, first_url(request), error, status)
             else:

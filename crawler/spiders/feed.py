@@ -1,18 +1,23 @@
-"""Feed sources (RSS, Atom, RDF, JSON Feed): full-text entries are used as they are, others fetched."""
+"""Feed sources (RSS, Atom, RDF, JSON Feed): full-text entries are used as they are, others fetched;
+aggregator items (Google News) are stored as headlines."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from scrapy.http import Response
 
 from crawler.extract import extract_article
-from crawler.feeds import FeedError, html_to_text, parse_feed
+from crawler.feeds import FeedError, html_to_text, parse_feed, sanitize_fragment
+from crawler.gnews import is_aggregator_link
 from crawler.items import ArticleItem
-from crawler.spiders.base import SOURCE, KindHandler
+from crawler.spiders.base import SOURCE, KindHandler, header
 from crawler.state import SourceRun
+from crawler.urls import guid_key
+from crawler.websub import link_header_hubs
 
 FULL_TEXT_WORDS = 150  # an entry body this long is the article; shorter ones are teasers
 
@@ -27,14 +32,22 @@ class FeedHandler(KindHandler):
             feed = parse_feed(response.body, response.url, dict(response.headers))
         except FeedError as exc:
             raise ValueError(str(exc)) from None
+        run.feed_seconds = feed.hint_seconds
+        hubs, topic = link_header_hubs(header(response, "Link")) or (feed.hubs, feed.self_url)
+        run.websub = (hubs[0], topic or response.url) if hubs else ("", "")
+        known = self.spider.known_entries(run, feed.entries)
         for entry in feed.entries:
-            key = self.spider.wanted(run, entry.link, entry.updated or entry.published)
+            key = self.spider.wanted(run, entry.link, entry.updated or entry.published, entry.published, entry.guid,
+                                     known)
             if key is None:
                 continue
-            if len(html_to_text(entry.content_html).split()) >= FULL_TEXT_WORDS:
+            if is_aggregator_link(entry.link):  # news.google.com and the like: the link leads nowhere useful
+                yield self.spider.headline_item(run, key, entry)
+            elif len(html_to_text(entry.content_html).split()) >= FULL_TEXT_WORDS:
+                entry = replace(entry, content_html=sanitize_fragment(entry.content_html, entry.link))
                 extracted = await asyncio.to_thread(
                     extract_article, entry.content_html, entry.link, entry, "", True
                 )
-                yield ArticleItem(run.source.id, key, extracted, (entry.link,))
+                yield ArticleItem(run.source.id, key, extracted, (entry.link,), guid_key(run.source.id, entry.guid))
             else:
                 yield self.spider.page_request(run, entry.link, key, entry)

@@ -47,6 +47,7 @@ def parse_sitemap(body: bytes) -> Any:
 
 class SitemapHandler(KindHandler):
     kind = "sitemap"
+    conditional = False  # the index may not change while its children do
 
     async def parse(self, step: str, response: Response, run: SourceRun, depth: int = 0,
                     **kw: Any) -> AsyncIterator[Any]:
@@ -68,7 +69,7 @@ class SitemapHandler(KindHandler):
                 if item is None:
                     continue
                 entry, changed = item
-                key = self.spider.wanted(run, entry.link, changed)
+                key = self.spider.wanted(run, entry.link, changed, entry.published)
                 if key is not None:
                     yield self.spider.page_request(run, entry.link, key, entry)
         else:

@@ -16,10 +16,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from scrapy.http import Request, Response
 
 from crawler.extract import extract_article, parse_date
-from crawler.feeds import Entry, html_to_text
+from crawler.feeds import Entry, html_to_text, sanitize_fragment
 from crawler.items import ArticleItem
 from crawler.spiders.base import SOURCE, KindHandler, header
 from crawler.state import SourceRun
+from crawler.urls import guid_key
 from storage.sources import seen_record
 
 PER_PAGE = 20
@@ -86,7 +87,8 @@ class WordPressHandler(KindHandler):
                 continue
             link = post["link"]
             published, modified = _gmt(post.get("date_gmt")), _gmt(post.get("modified_gmt"))
-            key = self.spider.wanted(run, link, modified or published)
+            guid = f"wp-post:{post['id']}" if post.get("id") is not None else ""
+            key = self.spider.wanted(run, link, modified or published, published, guid)
             if key is None:
                 caught_up = caught_up or seen_record(self.state.db, self.spider.key_of(link)) is not None
                 continue
@@ -95,12 +97,12 @@ class WordPressHandler(KindHandler):
                 guid=str(post.get("id", "")),
                 title=html_to_text(unescape(_rendered(post, "title"))),
                 summary=html_to_text(_rendered(post, "excerpt")),
-                content_html=_rendered(post, "content"),
+                content_html=sanitize_fragment(_rendered(post, "content"), link),
                 published=published,
                 updated=modified,
             )
             extracted = await asyncio.to_thread(extract_article, entry.content_html, link, entry, "", True)
-            yield ArticleItem(run.source.id, key, extracted, (link,))
+            yield ArticleItem(run.source.id, key, extracted, (link,), guid_key(run.source.id, guid))
         try:
             total = int(header(response, "X-WP-TotalPages") or 1)
         except ValueError:

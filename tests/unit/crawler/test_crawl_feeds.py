@@ -108,7 +108,8 @@ def test_crawling_twice_stores_once_without_refetching(db_path: Path, topic: Top
 
     site, first, second, second_paths = asyncio.run(scenario())
     assert len(first.articles_new) == 2
-    assert second.articles_new == [] and second.sources_ok == 1 and second.entries_seen == 3
+    # The same bytes as the last complete run count as unchanged, validators or not.
+    assert second.articles_new == [] and second.sources_not_modified == 1 and second.entries_seen == 0
     assert second_paths == ["/feed"]  # judged entries, unchanged: not fetched again
     assert rows(db_path, "select count(*) n from articles") == [{"n": 2}]
 
@@ -174,3 +175,38 @@ def test_user_agent_and_contact(db_path: Path, topic: TopicConfig) -> None:
 
     site = asyncio.run(scenario())
     assert site.hits[0].headers["User-Agent"] == "distillwatch-test/1 (+https://example.org/bot)"
+
+
+def test_an_incomplete_run_keeps_no_validators_so_failed_pages_are_retried(db_path: Path, topic: TopicConfig) -> None:
+    """A page that failed is fetched again on the next poll even though the feed did not change."""
+
+    async def scenario():
+        async with Site() as site:
+            items = _pages(site, count=2, off_topic=0)
+            flaky = {"fail": True}
+            page = article_html("Story 1: lab accuses rival", ["Item 1.", *ON_TOPIC], canonical="/news/1")
+
+            async def sometimes(request: web.Request) -> web.Response:
+                if flaky["fail"]:
+                    return web.Response(status=500)
+                return web.Response(text=page, content_type="text/html")
+
+            site.handle("/news/1", sometimes)
+            body = rss(items).encode()
+
+            async def conditional(request: web.Request) -> web.Response:
+                if request.headers.get("If-None-Match") == '"v1"':
+                    return web.Response(status=304)
+                return web.Response(body=body, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+            site.handle("/feed", conditional)
+            first = await crawl_once([source(site, "/feed")], db_path, topic)
+            flaky["fail"] = False
+            second = await crawl_once([source(site, "/feed")], db_path, topic)
+            third = await crawl_once([source(site, "/feed")], db_path, topic)
+            return first, second, third
+
+    first, second, third = asyncio.run(scenario())
+    assert len(first.articles_new) == 1 and len(first.errors) == 1  # /news/1 failed (after Scrapy's one retry)
+    assert second.sources_ok == 1 and len(second.articles_new) == 1  # no If-None-Match sent: retried
+    assert third.sources_not_modified == 1  # complete now: the ETag was kept

@@ -86,7 +86,8 @@ def test_wordpress_rest_route_fallback_and_caught_up(db_path: Path, topic: Topic
     assert first.sources_ok == 1 and len(first.articles_new) == 3 and first.errors == []
     assert urlsplit(paths[0]).path == "/wp-json/wp/v2/posts"
     assert parse_qs(urlsplit(paths[1]).query)["rest_route"] == ["/wp/v2/posts"]
-    assert second.articles_new == [] and second.sources_ok == 1
+    # The same first page as last time's complete run: unchanged, nothing re-read.
+    assert second.articles_new == [] and second.sources_not_modified == 1
 
 
 def test_wordpress_home_page_instead_of_json_falls_back(db_path: Path, topic: TopicConfig) -> None:
@@ -176,3 +177,29 @@ def test_html_selector_matching_nothing_is_an_error(db_path: Path, topic: TopicC
     assert report.sources_failed == 1
     assert report.errors[0].startswith("crawler: source empty section: url=")
     assert "no article links matched link_selector 'a.headline'" in report.errors[0]
+
+
+def test_an_unchanged_sitemap_index_still_leads_to_changed_children(db_path: Path, topic: TopicConfig) -> None:
+    """No validators or same-bytes shortcut for sitemaps: the index stays put while its child grows."""
+
+    async def scenario():
+        async with Site() as site:
+            recent = NOW - timedelta(hours=2)
+            for n in range(2):
+                site.add(f"/a/{n}", article_html(f"Sitemap story {n}", [f"Story {n}.", *ON_TOPIC]))
+            index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                     f"<sitemap><loc>{site.url('/news.xml')}</loc></sitemap></sitemapindex>")
+            site.add("/sitemap.xml", index, "application/xml", headers={"ETag": '"same"'})
+            site.add("/news.xml", NEWS_SITEMAP.format(urls=_url(site.url("/a/0"), recent.isoformat(), "S0")),
+                     "application/xml")
+            first = await crawl_once([source(site, "/sitemap.xml", kind="sitemap")], db_path, topic)
+            site.add("/news.xml", NEWS_SITEMAP.format(urls=_url(site.url("/a/0"), recent.isoformat(), "S0")
+                                                      + _url(site.url("/a/1"), recent.isoformat(), "S1")),
+                     "application/xml")
+            before = len(site.hits)
+            second = await crawl_once([source(site, "/sitemap.xml", kind="sitemap")], db_path, topic)
+            return first, second, site.hits[before:]
+
+    first, second, hits = asyncio.run(scenario())
+    assert len(first.articles_new) == 1 and len(second.articles_new) == 1
+    assert "If-None-Match" not in hits[0].headers

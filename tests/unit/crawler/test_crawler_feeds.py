@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from crawler.feeds import FeedError, parse_feed
+from crawler.feeds import FeedError, parse_feed, sanitize_fragment
+from crawler.urls import guid_key
 
 RSS = b"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
@@ -86,3 +87,38 @@ def test_bozo_feed_with_entries_is_used() -> None:
 def test_non_feeds_are_clear_errors(body: bytes, content_type: str, message: str) -> None:
     with pytest.raises(FeedError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_feed(body, "http://h.example/feed", {b"Content-Type": [content_type.encode()]})
+
+
+def test_feed_hints_hubs_and_sources() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"
+      xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title><ttl>30</ttl>
+      <sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>1</sy:updateFrequency>
+      <atom:link rel="hub" href="https://hub.example/"/><atom:link rel="self" href="https://pub.example/rss"/>
+      <item><title>A - Wire</title><link>https://news.google.com/rss/articles/X1</link>
+      <source url="https://wire.example">Wire</source></item></channel></rss>"""
+    feed = parse_feed(body, "https://pub.example/rss", {"Content-Type": "application/rss+xml"})
+    assert feed.hint_seconds == 3600 and feed.hubs == ("https://hub.example/",)
+    assert feed.self_url == "https://pub.example/rss"
+    (entry,) = feed.entries
+    assert (entry.source_name, entry.source_url) == ("Wire", "https://wire.example")
+
+
+def test_sanitize_fragment_keeps_text_and_drops_active_content() -> None:
+    dirty = ('Lead <p onclick="steal()">Body <a href="/rel">link</a><script>x()</script></p>'
+             '<iframe src="https://evil.example/"></iframe><style>p{}</style><form><input></form>tail')
+    assert sanitize_fragment(dirty, "https://site.example/post/1") == (
+        'Lead <p>Body <a href="https://site.example/rel">link</a></p>tail')
+    assert sanitize_fragment("plain & simple", "https://x.example/") == "plain & simple"
+    assert sanitize_fragment("", "https://x.example/") == ""
+
+
+@pytest.mark.parametrize(("guid", "key"), [
+    ("https://www.example.com/?p=41", "guid:s1:/?p=41"),
+    ("http://old.example/?p=41", "guid:s1:/?p=41"),
+    ("tag:example.com,2026:post-41", "guid:s1:tag:example.com,2026:post-41"),
+    ("  item 41 ", "guid:s1:item 41"),
+    ("https://example.com", "guid:s1:/"),
+    ("", ""),
+])
+def test_guid_key(guid: str, key: str) -> None:
+    assert guid_key("s1", guid) == key

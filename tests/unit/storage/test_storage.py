@@ -1,9 +1,23 @@
 from datetime import UTC, datetime, timedelta
 
 from storage import Article, Assignment, Delivery, FetchResult, Source, integrity_ok, open_db
-from storage.articles import NEW, UNCHANGED, UPDATED, find_article_id, get_article, search_articles, store_article
+from storage.articles import (
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    find_article_id,
+    get_article,
+    search_articles,
+    store_article,
+)
 from storage.deliveries import delivery_counts, due_deliveries, enqueue, mark_dead, mark_retry, mark_sent
-from storage.groups import export_rows, get_assignment, save_assignments, story_members, unassigned_article_ids
+from storage.groups import (
+    export_rows,
+    get_assignment,
+    save_assignments,
+    story_members,
+    unassigned_article_ids,
+)
 from storage.schema import migrations
 from storage.sources import fetch_state, record_fetch, source_rows, sync_sources
 

@@ -1,0 +1,238 @@
+"""Speed of collection on a local world of feeds; `python -m bench.bench_collection [--feeds 2000]`.
+
+A separate process serves N RSS feeds (20 entries each) spread over many loopback
+addresses (127.0.x.y, a few feeds per "site", so per-site politeness works as it does
+on the internet), with ETags, and article pages of news-page size for new entries. The
+crawler runs in this process, with a warm database (every initial entry already judged,
+as after a first poll). Cycles:
+
+  plain     every feed answers 200 with no validator sent yet: fetch + parse + seen checks
+  304       every feed answers 304 (conditional GET): the steady state of an unchanged web
+  10%       10% of the feeds gained one entry: those parse, fetch, extract and store it
+  changed   only the changed feeds are polled (what due-only polling does): changed feeds/s
+
+Also measured: fetch+extract+store articles/s against trafilatura alone extracting the
+same pages in-process. Reports feeds/s, CPU seconds and peak RSS of the crawler process.
+Not a test: it never fails on a timing. Writes bench/results/collection_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results" / "collection_speed.json"
+ENTRIES = 20
+NOW = datetime(2026, 6, 24, 12, 0, tzinfo=UTC)
+WORDS = ("model lab rival accounts answers training policy market chip export letter court company "
+         "research system product users data cloud price release week report officials statement").split()
+
+
+def address(site: int) -> str:
+    return f"127.0.{1 + site // 250}.{1 + site % 250}"
+
+
+def paragraph(seed: int, n: int = 70) -> str:
+    return " ".join(WORDS[(seed * 7 + i * 13 + i * i) % len(WORDS)] for i in range(n)).capitalize() + "."
+
+
+def article_page(feed: int, item: int) -> bytes:
+    """A news page of realistic size: navigation, article, related links, footer."""
+    nav = "".join(f'<li><a href="/section/{i}">Section {i}</a></li>' for i in range(30))
+    related = "".join(f'<li><a href="/related/{i}">Related story number {i} about {WORDS[i % len(WORDS)]}</a></li>'
+                      for i in range(15))
+    body = "".join(f"<p>{paragraph(feed * 1000 + item * 10 + p)} Feed {feed} item {item}.</p>" for p in range(9))
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Story {feed}-{item}</title>"
+            f'<meta property="article:published_time" content="{NOW.isoformat()}"></head><body>'
+            f'<nav><ul>{nav}</ul></nav><div class="cookie-banner"><p>We use cookies.</p></div>'
+            f"<main><article><h1>Story {feed}-{item}</h1>{body}</article>"
+            f'<aside class="related"><ul>{related}</ul></aside></main>'
+            f"<footer><p>Copyright 2026 Bench Media. All rights reserved.</p></footer></body></html>").encode()
+
+
+def feed_xml(feed: int, site_addr: str, port: int, version: int) -> bytes:
+    items = []
+    for n in range(version + ENTRIES - 1, version - 1, -1):
+        link = f"http://{site_addr}:{port}/a/{feed}/{n}"
+        date = format_datetime(NOW - timedelta(hours=ENTRIES - n), usegmt=True)
+        items.append(f"<item><title>Story {feed}-{n}</title><link>{link}</link><guid>{link}</guid>"
+                     f"<description>{escape(paragraph(n, 30))}</description><pubDate>{date}</pubDate></item>")
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {feed}</title>'
+            f"<link>http://{site_addr}:{port}/</link>{''.join(items)}</channel></rss>").encode()
+
+
+def serve(feeds: int, sites: int, ready: Any, control: Any) -> None:
+    """The world, in its own process: feeds with ETags and 304s, article pages, a bump endpoint."""
+    from aiohttp import web
+
+    versions = [0] * feeds
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        parts = request.path.strip("/").split("/")
+        if parts[0] == "feed":
+            feed = int(parts[1])
+            etag = f'"v{versions[feed]}"'
+            if request.headers.get("If-None-Match") == etag:
+                return web.Response(status=304, headers={"ETag": etag})
+            body = feed_xml(feed, request.host.split(":")[0], port, versions[feed])
+            return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
+        if parts[0] == "a":
+            return web.Response(body=article_page(int(parts[1]), int(parts[2])), content_type="text/html",
+                                charset="utf-8")
+        return web.Response(status=404)
+
+    async def main() -> None:
+        nonlocal port
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        first = web.TCPSite(runner, address(0), 0)
+        await first.start()
+        port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        for site in range(1, sites):
+            await web.TCPSite(runner, address(site), port).start()
+        ready.put(port)
+        while True:
+            if not control.empty():
+                share = control.get()
+                if share is None:
+                    break
+                step = max(1, round(1 / share))
+                for feed in range(0, feeds, step):
+                    versions[feed] += 1
+                ready.put("bumped")
+            await asyncio.sleep(0.01)
+        await runner.cleanup()
+
+    port = 0
+    asyncio.run(main())
+
+
+def rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+async def timed_crawl(sources: list, db_path: Path) -> dict[str, Any]:
+    from crawler.relevance import ACCEPT_ALL
+    from crawler.run import crawl
+    from crawler.settings import NetworkConfig
+
+    network = NetworkConfig(allow_private_addresses=True, obey_robots=False, timeout=30)
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = await crawl(sources, db_path, ACCEPT_ALL, network, now=NOW + timedelta(minutes=1))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"feeds": len(sources), "seconds": round(wall, 2), "feeds_per_s": round(len(sources) / wall, 1),
+            "cpu_s": round(cpu, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,
+            "failed": report.sources_failed, "new_articles": len(report.articles_new), "peak_rss_mb": rss_mb()}
+
+
+def warm_database(db_path: Path, sources: list, feeds: int, sites: int, port: int) -> None:
+    """Every initial entry judged already, as after a first poll."""
+    from crawler.spiders.base import SourcesSpider
+    from storage import open_db
+    from storage.sources import add_missing_sources, mark_seen
+
+    db = open_db(db_path)
+    try:
+        add_missing_sources(db, sources, NOW)
+        with db.atomic():
+            for feed, source in enumerate(sources):
+                for n in range(ENTRIES):
+                    key = SourcesSpider.key_of(f"http://{address(feed % sites)}:{port}/a/{feed}/{n}")
+                    mark_seen(db, key, source.id, "stored", NOW)
+    finally:
+        db.close()
+
+
+def trafilatura_alone(pages: list[bytes]) -> float:
+    import trafilatura
+
+    started = time.perf_counter()
+    for page in pages:
+        trafilatura.extract(page.decode("utf-8"))
+    return round(len(pages) / (time.perf_counter() - started), 1)
+
+
+def ours_alone(pages: list[bytes]) -> float:
+    from crawler.extract import extract_article
+
+    started = time.perf_counter()
+    for i, page in enumerate(pages):
+        extract_article(page, f"http://bench.invalid/a/{i}", content_type="text/html; charset=utf-8")
+    return round(len(pages) / (time.perf_counter() - started), 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--sites", type=int, default=500, help="loopback addresses the feeds are spread over")
+    parser.add_argument("--changed", type=float, default=0.10, help="share of feeds that change")
+    args = parser.parse_args(argv)
+
+    from storage.records import Source
+
+    ctx = multiprocessing.get_context("spawn")
+    ready, control = ctx.Queue(), ctx.Queue()
+    server = ctx.Process(target=serve, args=(args.feeds, args.sites, ready, control), daemon=True)
+    server.start()
+    port = ready.get(timeout=60)
+    sources = [Source(url=f"http://{address(f % args.sites)}:{port}/feed/{f}", name=f"feed {f}")
+               for f in range(args.feeds)]
+    results: dict[str, Any] = {"feeds": args.feeds, "sites": args.sites, "entries_per_feed": ENTRIES}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db_path = Path(tmp) / "bench.db"
+            warm_database(db_path, sources, args.feeds, args.sites, port)
+            results["plain"] = asyncio.run(timed_crawl(sources, db_path))
+            results["all_304"] = asyncio.run(timed_crawl(sources, db_path))
+            control.put(args.changed)
+            ready.get(timeout=30)
+            results["ten_percent_changed"] = asyncio.run(timed_crawl(sources, db_path))
+            control.put(args.changed)
+            ready.get(timeout=30)
+            step = max(1, round(1 / args.changed))
+            changed = [s for i, s in enumerate(sources) if i % step == 0]
+            results["changed_only"] = asyncio.run(timed_crawl(changed, db_path))
+    finally:
+        control.put(None)
+        server.join(timeout=10)
+        if server.is_alive():
+            server.terminate()
+    pages = [article_page(f, 99) for f in range(200)]
+    changed_only = results["changed_only"]
+    results["articles"] = {
+        "crawl_fetch_extract_store_per_s": round(changed_only["new_articles"] / changed_only["seconds"], 1),
+        "extract_article_alone_per_s": ours_alone(pages),
+        "trafilatura_alone_per_s": trafilatura_alone(pages),
+    }
+    results["peak_rss_mb"] = rss_mb()
+    results["when"] = datetime.now(UTC).isoformat(timespec="seconds")
+    print(f"collection speed: {args.feeds} feeds on {args.sites} loopback sites, {ENTRIES} entries each")
+    for name in ("plain", "all_304", "ten_percent_changed", "changed_only"):
+        r = results[name]
+        print(f"  {name:<22} {r['feeds_per_s']:>8} feeds/s  {r['seconds']:>7}s  cpu {r['cpu_s']:>6}s  "
+              f"new {r['new_articles']:>4}  ok/304/failed {r['ok']}/{r['not_modified']}/{r['failed']}  "
+              f"rss {r['peak_rss_mb']} MB")
+    a = results["articles"]
+    print(f"  articles/s: crawl (fetch+extract+store) {a['crawl_fetch_extract_store_per_s']}, extract_article "
+          f"{a['extract_article_alone_per_s']}, trafilatura alone {a['trafilatura_alone_per_s']}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n", "utf-8")
+    print(f"wrote {RESULTS.relative_to(Path(__file__).resolve().parents[1])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
