@@ -21,7 +21,7 @@ from dedup.fingerprints import Features, sentence_key
 VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Header:
     """What the engine keeps in memory for every article."""
 

@@ -5,14 +5,24 @@ One step (`assign`):
 2. copy candidates from the LSH index (plus any article its `rel=canonical` names),
    verified by dedup.copies.compare; every verified copy's group joins, so one article
    can merge groups that turn out to be one;
-3. no copy: the most similar open story (dedup.stories), else a new story; a copy takes
-   its group's story, and a merge of groups merges their stories;
+3. no copy: the open story with the highest average link (dedup.stories), else a new
+   story; a copy takes its group's story, and a merge of groups merges their stories;
+   then the story corrections (split review, re-homing, merge) may move whole copy
+   groups between stories, and their rows are rewritten too;
 4. the group's original is re-elected and member relations recomputed;
 5. every assignment that changed is written, with the new fingerprint, in one transaction.
+
+An excerpt match is vetoed when the excerpt credits a known outlet that the candidate's
+group does not contain (`_credit_conflict`): it excerpts someone else's article.
 
 State in memory (index, stories, per-article facts) is rebuilt from storage on
 construction, so a restarted daemon continues where it stopped; nothing else is kept
 between steps that a second worker would need (the index sits behind `CopyIndex`).
+Memory per article is kept small: headers drop story terms and signatures once placed
+(the story and copy indexes hold what they need), parsed articles sit in a bounded LRU
+(`feature_cache_size`), verified pair evidence in another (`PAIR_CACHE`), and stories
+closed for a day forget their vectors. A restart keeps story terms only for articles
+within the story window of the newest one.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from dedup.fingerprints import Features, extract, minhash
 from dedup.htmltext import page_links
 from dedup.index import CopyIndex, MemoryLSHIndex
 from dedup.settings import DedupSettings
-from dedup.stories import StoryIndex
+from dedup.stories import MOVE_CANDIDATE_MIN, StoryIndex, merge_check, term_ids
 from storage.articles import get_article
 from storage.groups import (
     delete_empty_groups,
@@ -45,6 +55,9 @@ from storage.groups import (
 from storage.records import Article, Assignment
 
 log = logging.getLogger(__name__)
+REHOME_ROUNDS = 3
+PRUNE_EVERY = 2000  # steps between story prunes (closed stories forget their vectors)
+PAIR_CACHE = 50_000  # verified pair evidence kept (relations re-use it); ~200 bytes each
 UNCASED_LANGS = frozenset({"cjk", "zh", "ja", "ko"})  # scripts that write names their own way
 
 
@@ -73,39 +86,56 @@ class DedupEngine:
         self.priority = dict(source_priority or {})
         self.index: CopyIndex = index or MemoryLSHIndex(self.settings.lsh_threshold, self.settings.min_estimate)
         s = self.settings
-        self.stories = StoryIndex(s.story_threshold, s.story_window_days, s.story_top_terms, s.story_max_candidates)
+        self.stories = StoryIndex(s.story_threshold, s.story_window_days, s.story_top_terms, s.story_max_candidates,
+                                  s.story_split_ratio, s.story_split_ratio_small, s.story_split_min,
+                                  s.story_move_margin, s.story_merge_ratio)
         self.headers: dict[str, Header] = {}
         self.placed: dict[str, Placed] = {}
         self.groups: dict[str, list[str]] = {}
         self.by_url: dict[str, str] = {}
+        self.known_labels: set[str] = set()  # outlets seen (host labels, site names)
         self._features: OrderedDict[str, Features] = OrderedDict()
-        self._pairs: dict[tuple[str, str], CopyEvidence] = {}
+        self._pairs: OrderedDict[tuple[str, str], CopyEvidence] = OrderedDict()  # bounded, see _pair
+        self._wrapping: set[str] = set()
+        self._steps, self._latest = 0, 0.0  # members shown to hold another full-length member + boilerplate
         self._rebuild()
 
     # -- state --------------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        for article_id, blob in iter_fingerprints(self.db):
+        # Story terms are kept only for articles that can still meet a new one (published
+        # within the story window, plus a day, of the newest): older stories are closed.
+        horizon = (self.settings.story_window_days + 1.0) * 86400.0
+        recent: OrderedDict[str, tuple[float, dict[str, float]]] = OrderedDict()
+        for article_id, blob in iter_fingerprints(self.db):  # oldest first
             try:
                 header = decode_header(blob)
             except (ValueError, KeyError) as exc:
                 log.warning("dedup: article %s: unreadable fingerprint (%s); it will be re-fingerprinted",
                             article_id, exc)
                 continue
+            recent[article_id] = (header.published, header.terms)
+            while recent and next(iter(recent.values()))[0] < header.published - horizon:
+                recent.popitem(last=False)
             self._remember(article_id, header)
         for article_id, group, relation, story, original in iter_assignment_rows(self.db):
             if article_id not in self.headers:
                 continue
             self.placed[article_id] = Placed(group, story, relation, original)
             self.groups.setdefault(group, []).append(article_id)
-        for article_id, place in self.placed.items():
+        for article_id, place in sorted(self.placed.items(), key=lambda kv: self.headers[kv[0]].published):
             header = self.headers[article_id]
+            terms = recent.get(article_id, (0.0, {}))[1]
             contribute = place.relation in ("original", "translation")
-            self.stories.add(place.story, article_id, header.terms, header.published, contribute=contribute,
+            self.stories.add(place.story, article_id, terms, header.published, contribute=contribute,
                              title_names=header.title_names)
 
-    def _remember(self, article_id: str, header: Header) -> None:
-        self.headers[article_id] = header
-        self.stories.observe(header.terms)
+    def _remember(self, article_id: str, header: Header, observe: bool = True) -> None:
+        """Keep what later steps need of an article: election facts, URLs, its LSH entry.
+        Story terms and signatures live in the story and copy indexes, not here."""
+        self.headers[article_id] = replace(header, terms={}, whole=None, lead=None)
+        self.known_labels.update(header.labels)
+        if observe:
+            self.stories.observe(header.terms)
         for url in (header.url, header.canonical):
             if url:
                 self.by_url.setdefault(url, article_id)
@@ -140,8 +170,19 @@ class DedupEngine:
         if fa is None or fb is None:
             return None
         found = compare(fa, fb, self.settings)
-        self._pairs[(a, b)] = found
+        self._pair(a, b, found)
         return found
+
+    def _pair(self, a: str, b: str, evidence: CopyEvidence) -> None:
+        """Remember verified evidence (LRU, `PAIR_CACHE` pairs) and whether it shows wrapping."""
+        self._pairs[(a, b)] = evidence
+        if len(self._pairs) > PAIR_CACHE:
+            self._pairs.popitem(last=False)
+        for mine, theirs, me, other in ((evidence.exact_a, evidence.exact_b, a, b),
+                                        (evidence.exact_b, evidence.exact_a, b, a)):
+            words, other_words = self.headers[me].n_words, self.headers[other].n_words
+            if theirs >= 0.8 and 0.3 <= mine <= 0.95 and other_words >= self.settings.excerpt_length_ratio * words:
+                self._wrapping.add(me)
 
     # -- one step -----------------------------------------------------------------------------
     def assign(self, article: Article, now: datetime) -> list[Assignment]:
@@ -169,13 +210,16 @@ class DedupEngine:
         )
         self._cache(article.id, features)
         self.headers[article.id] = header  # visible to evidence() during this step
+        self._current_article = article.id
 
         matches = self._copy_matches(article.id, header, features, links.outbound_hosts)
-        self.stories.observe(header.terms)
+        vec = term_ids(header.terms)
+        self.stories.observe(header.terms, vec)  # once: _remember below does not count it again
         old_groups: list[str] = []
         old_stories: list[str] = []
         moved: set[str] = set()
         story_info: dict = {}
+        neighbours: list[str] = []
         if matches:
             groups = sorted({self.placed[m].group for m, _ in matches}, key=self._group_age)
             group, old_groups = groups[0], groups[1:]
@@ -194,17 +238,21 @@ class DedupEngine:
             contribute = all(e.cross_lingual for _, e in matches)
         else:
             group = "g-" + article.id
-            found = self.stories.best(header.terms, when, own_script_names=header.lang in UNCASED_LANGS)
+            found = self.stories.best(header.terms, when, own_script_names=header.lang in UNCASED_LANGS,
+                                     title_names=header.title_names, vec=vec)
             if found:
                 story = found.story
                 story_info = {"story": story, "similarity": round(found.similarity, 3), "shared": list(found.shared)}
+                neighbours = [sid for sid, sim in found.others if sim >= MOVE_CANDIDATE_MIN]
             else:
-                story = "s-" + article.id
+                story = self._new_story_id(article.id)
             contribute = True
         self.groups.setdefault(group, []).append(article.id)
         self.placed[article.id] = Placed(group, story, "", "")
         self.stories.add(story, article.id, header.terms, when, contribute=contribute,
-                         title_names=header.title_names)
+                         title_names=header.title_names, vec=vec)
+        if contribute:
+            moved |= self._correct_stories(story, neighbours, old_stories)
 
         changed = self._elect(group) | moved
         assignments = self._assignments(changed | {article.id}, article.id, matches, story_info)
@@ -212,8 +260,55 @@ class DedupEngine:
         save_dedup_step(self.db, [(article.id, blob)], assignments, now)
         if old_groups or old_stories:
             delete_empty_groups(self.db, old_groups, old_stories)
-        self._remember(article.id, header)
+        self._remember(article.id, header, observe=False)
+        self._steps += 1
+        self._latest = max(self._latest, when)
+        if self._steps % PRUNE_EVERY == 0:
+            self.stories.prune(self._latest)
         return assignments
+
+    def _new_story_id(self, article_id: str) -> str:
+        story = "s-" + article_id
+        n = 1
+        while story in self.stories.stories:
+            n += 1
+            story = f"s-{article_id}-{n}"
+        return story
+
+    def _move_group(self, group: str, story: str, moved: set[str]) -> None:
+        """Move a whole copy group (copies follow their original) into `story`."""
+        for member in self.groups[group]:
+            place = self.placed[member]
+            if place.story != story:
+                self.stories.move_member(member, place.story, story, self.headers[member].published)
+                place.story = story
+                moved.add(member)
+
+    def _correct_stories(self, story: str, neighbours: list[str], emptied: list[str]) -> set[str]:
+        """Split review of the story that gained a contributing member, then re-homing of
+        neighbouring stories' members that now fit it better (see dedup.stories)."""
+        moved: set[str] = set()
+        touched = {story, *neighbours}
+        for part in self.stories.review(story):
+            new = self._new_story_id(part[0])
+            for group in dict.fromkeys(self.placed[m].group for m in part):
+                self._move_group(group, new, moved)
+        home = self.placed[self._current_article].story
+        for _ in range(REHOME_ROUNDS if neighbours else 0):  # a move changes the leave-one-out averages
+            moves = self.stories.rehome(home, [n for n in neighbours if n != home])
+            for article_id, _src in moves:
+                self._move_group(self.placed[article_id].group, home, moved)
+            if not moves:
+                break
+        if self.settings.story_merge_ratio:
+            for other in neighbours:
+                if other != home and merge_check(self.stories, home, other):
+                    for group in dict.fromkeys(self.placed[m].group for m in list(self.stories.stories[other].members)):
+                        self._move_group(group, home, moved)
+        for sid in touched:
+            if self.stories.drop_if_empty(sid):
+                emptied.append(sid)
+        return moved
 
     def assign_pending(self, now: datetime) -> list[Assignment]:
         """Place every stored article that has no assignment yet, oldest first."""
@@ -241,6 +336,9 @@ class DedupEngine:
             if other is None:
                 continue
             found = compare(features, other, self.settings)
+            if found.is_copy and ((found.kind == "excerpt" and self._credit_conflict(header, cid))
+                                  or (found.kind in ("near", "excerpt") and self._credits_disjoint(header, cid))):
+                found = replace(found, is_copy=False, kind="none")
             named = cid == canonical_target and (found.anchor_lcs >= 0.3 or max(found.aligned_a, found.aligned_b) >= 0.3)
             if not found.is_copy and not found.cross_lingual and self._credits(header, cid) and (
                     found.title_similarity >= 0.8 or found.anchor_lcs >= self.settings.anchor_lcs_min):
@@ -248,7 +346,7 @@ class DedupEngine:
                 # or its numbers and names in order is Nextly's article, rewritten (seed 003).
                 found = replace(found, is_copy=True, kind="excerpt")
             if found.is_copy or named:
-                self._pairs[(article_id, cid)] = found
+                self._pair(article_id, cid, found)
                 matches.append((cid, found))
         # A translation translates one article: keep only the best cross-lingual match, so two
         # different English articles on one story are never glued through a Chinese one.
@@ -266,6 +364,30 @@ class DedupEngine:
         elif len(cross) > 1:
             cross = [max(cross, key=lambda m: m[1].anchor_lcs + m[1].anchor_jaccard)]
         return same + cross
+
+    def _credit_conflict(self, header: Header, other_id: str) -> bool:
+        """An excerpt that credits its source strongly ("Read the original on X") excerpts X's
+        article: it is not an excerpt of a candidate whose side (the candidate and the members
+        of its copy group) has no outlet called X. A summary of a different article on the
+        same event resembles the lead of ours; its credit says whose it is. When X's article
+        arrives, it links to both sides itself. Only outlets the engine has seen count: an
+        unknown name may be a brand that no host or site name spells."""
+        other = self.headers[other_id]
+        if header.n_words <= other.n_words:
+            credited, labels = header.credits, set(other.labels)
+            labels.update(*(self.headers[m].labels for m in self.groups.get(self.placed[other_id].group, ())))
+        else:
+            credited, labels = other.credits, set(header.labels)
+        strong = [c for c in credited if not c.startswith("~") and c in self.known_labels]
+        return bool(strong) and not any(c in labels for c in strong)
+
+    def _credits_disjoint(self, header: Header, other_id: str) -> bool:
+        """Both articles strongly credit known outlets, and never the same one: two summaries
+        of two sources ("Read the original on A" / "... on B") that resemble each other
+        because their sources tell one event. A fuzzy match between them is not a copy."""
+        mine = {c for c in header.credits if not c.startswith("~") and c in self.known_labels}
+        theirs = {c for c in self.headers[other_id].credits if not c.startswith("~") and c in self.known_labels}
+        return bool(mine) and bool(theirs) and not mine & theirs
 
     def _credits(self, header: Header, other_id: str) -> bool:
         """Does the new article credit the other one's outlet, strongly ("Read the original on X")?"""
@@ -292,17 +414,11 @@ class DedupEngine:
         )
 
     def _wraps(self, article_id: str) -> bool:
-        """True when a verified pair shows this member holds another one plus extra text."""
-        for (a, b), e in self._pairs.items():
-            if a == article_id:
-                mine, theirs = e.exact_a, e.exact_b
-            elif b == article_id:
-                mine, theirs = e.exact_b, e.exact_a
-            else:
-                continue
-            if theirs >= 0.8 and 0.3 <= mine <= 0.85:
-                return True
-        return False
+        """True when a verified pair showed this member holds another *full-length* one plus
+        extra text (boilerplate): nearly all of the other's sentences are ours, and 5-70% of
+        ours are not theirs. An original holds its excerpts too: those do not count (their
+        length is under `excerpt_length_ratio` of ours). Recorded by `_pair`."""
+        return article_id in self._wrapping
 
     def _elect(self, group: str) -> set[str]:
         """Re-elect the group's original and recompute relations; returns members that changed."""

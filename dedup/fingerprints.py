@@ -17,6 +17,7 @@ sentence after sentence. So an article is reduced to
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 import zlib
@@ -117,9 +118,14 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+_NUM_SEP = re.compile(r"[.,]")
+
+
 def normalize_number(token: str) -> str:
     """"25,000" and "25.000" → "25000"; "28.8" and "20,1" → "28.8" / "20.1" (decimal)."""
-    parts = re.split(r"[.,]", token)
+    if token.isdigit():
+        return token.lstrip("0") or "0"
+    parts = _NUM_SEP.split(token)
     if len(parts) == 1:
         return token.lstrip("0") or "0"
     if all(len(p) == 3 for p in parts[1:]) and len(parts[0]) <= 3:
@@ -152,20 +158,25 @@ def stable_hash(value: str) -> int:
     return zlib.crc32(value.encode("utf-8"))
 
 
+_WORD_LANGS: dict[str, tuple[str, ...]] = {}
+for _lang, _words in STOPWORDS.items():
+    for _w in _words:
+        _WORD_LANGS[_w] = (*_WORD_LANGS.get(_w, ()), _lang)
+
+
 def detect_lang(tokens: Sequence[str], text: str = "") -> str:
     """Cheap language guess from function-word counts; "zh"/"ja" style CJK when the script says so."""
     if text and len(_CJK.findall(text[:2000])) > 50:
         return "cjk"
-    counts = Counter()
-    for tok in tokens[:400]:
-        low = tok.lower()
-        for lang, words in STOPWORDS.items():
-            if low in words:
-                counts[lang] += 1
+    counts: Counter[str] = Counter()
+    for low, n in Counter(tok.lower() for tok in tokens[:400]).items():
+        for lang in _WORD_LANGS.get(low, ()):
+            counts[lang] += n
     if not counts:
         return ""
-    lang, hits = counts.most_common(1)[0]
-    return lang if hits >= 3 else ""
+    best = max(counts.values())
+    lang = next(lang for lang in STOPWORDS if counts.get(lang) == best)  # ties: the order of STOPWORDS
+    return lang if best >= 3 else ""
 
 
 def _name_key(token: str) -> str:
@@ -196,25 +207,16 @@ def sentence_anchors(sentence: str, known_names: frozenset[str], toks: list[str]
 
 def mid_sentence_names(tokenized: Iterable[list[str]]) -> frozenset[str]:
     """Words capitalised mid-sentence (names, but also title-case headings)."""
-    names = set()
-    for toks in tokenized:
-        for tok in toks[1:]:
-            if tok[0].isupper():
-                names.add(_name_key(tok))
-    return frozenset(names)
+    raw = {tok.lower() for toks in tokenized for tok in toks[1:] if tok[0].isupper()}
+    return frozenset(k[:-2] if k.endswith("'s") else k for k in raw)
 
 
 def proper_names(tokenized: Iterable[list[str]]) -> frozenset[str]:
     """Stricter: capitalised mid-sentence and never written in lower case in the same text,
     so "Campaign" in a title-case heading is not a name when "campaign" occurs in prose."""
-    capital, lower = set(), set()
-    for toks in tokenized:
-        for i, tok in enumerate(toks):
-            if tok[0].islower():
-                lower.add(tok.lower())
-            elif i > 0 and tok[0].isupper():
-                capital.add(_name_key(tok))
-    return frozenset(capital - lower)
+    tokenized = list(tokenized)
+    lower = {tok.lower() for toks in tokenized for tok in toks if tok[0].islower()}
+    return frozenset(mid_sentence_names(tokenized) - lower)
 
 
 def credits(text: str) -> list[str]:
@@ -223,7 +225,7 @@ def credits(text: str) -> list[str]:
     Bloomberg"), carry a "~" prefix: they vote for a member but never count against one."""
     found = []
     for match in _CREDIT.finditer(text):
-        raw = match.group(2)
+        raw = re.split(r"\.\s", match.group(2), maxsplit=1)[0].rstrip(".")  # "Outlet64. View original" ends at "."
         name = re.sub(r"[^\w]", "", raw.lower())
         name = re.sub(r"(com|net|org|co|io)$", "", name) if "." in raw else name
         if len(name) < 3 or name in ALL_STOPWORDS:
@@ -259,26 +261,36 @@ def story_terms(title: str, tokenized: Sequence[list[str]], names: frozenset[str
     """Term weights for story clustering: names count 3x, title words 2x extra, lead sentences
     1.5x; numbers and function words are left out (numbers differ between tellings, names do not).
     Non-English words keep their surface form; stories across languages rely on names."""
-    weights: Counter[str] = Counter()
+    weights: dict[str, float] = {}
+    get = weights.get
+    stop = ALL_STOPWORDS
     for i, toks in enumerate(tokenized[:60]):
         lead = 1.5 if i < 3 else 1.0
-        for j, tok in enumerate(toks):
-            if tok[0].isdigit():
+        name_weight = lead * 3.0
+        first = True
+        for tok in toks:
+            c = tok[0]
+            if c.isdigit():
+                first = False
                 number = normalize_number(tok)
                 if len(number) >= 2:
-                    weights["#" + number] += lead
+                    number = "#" + number
+                    weights[number] = get(number, 0.0) + lead
                 continue
-            key = _name_key(tok)
-            if key in ALL_STOPWORDS or len(key) < 3:
+            key = tok.lower()
+            if key[-2:] == "'s":
+                key = key[:-2]
+            if len(key) < 3 or key in stop:
+                first = False
                 continue
-            is_name = tok[0].isupper() and (j > 0 or key in names)
-            weights[key] += lead * (3.0 if is_name else 1.0)
+            weights[key] = get(key, 0.0) + (name_weight if c.isupper() and (not first or key in names) else lead)
+            first = False
     for tok in tokenize(title):
         key = _name_key(tok)  # title: tokenised here, it is short
         if not tok[0].isdigit() and key not in ALL_STOPWORDS and len(key) >= 3:
-            weights[key] += 2.0 * (3.0 if tok[0].isupper() and key in names else 1.0)
-    top = weights.most_common(MAX_TERMS)
-    return {term: round(float(np.log1p(w)), 4) for term, w in top}
+            weights[key] = weights.get(key, 0.0) + 2.0 * (3.0 if tok[0].isupper() and key in names else 1.0)
+    top = Counter(weights).most_common(MAX_TERMS)
+    return {term: round(math.log1p(w), 4) for term, w in top}
 
 
 @dataclass
@@ -323,7 +335,11 @@ def extract(title: str, text: str, lang: str = "") -> Features:
     lead_n = sum(counts[:LEAD_SENTENCES])
     lead = anchors[:max(lead_n, 8)]
     title_anchors = sentence_anchors(title_norm, names, title_tokens)
-    strict_names = proper_names(tokenized)
+    # The body's own capitalisation decides what a name is; a body that repeats its headline
+    # (title-case) as the first line would otherwise make every headline word a name.
+    title_key = title_norm.strip().lower()
+    strict_names = proper_names([toks for sentence, toks in zip(body, tokenized, strict=True)
+                                 if sentence.strip().lower() != title_key])
     return Features(
         title=title_norm,
         lang=lang,
@@ -336,7 +352,8 @@ def extract(title: str, text: str, lang: str = "") -> Features:
         quotes=quotes(norm),
         n_words=len(all_tokens),
         title_names=sorted({key for key in (_name_key(t.split("-")[0]) for t in title_tokens)
-                            if key in strict_names and key not in ALL_STOPWORDS and len(key) > 2}),
+                            if key in strict_names and key not in ALL_STOPWORDS and key not in _NOT_NAMES
+                            and len(key) > 2}),
         copy_features=sorted(set(anchors) | {"t:" + a for a in title_anchors}),
         lead_features=sorted(set(lead) | {"t:" + a for a in title_anchors}),
     )

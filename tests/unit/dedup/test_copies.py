@@ -114,3 +114,11 @@ def test_relation_mirror_vs_spun_from_evidence():
     spun = compare(extract(QUAKE_SPUN_TITLE, QUAKE_SPUN), BASE, S)
     assert relation_of(member("m"), member("o"), mirror, S) == "mirror"
     assert relation_of(member("s"), member("o"), spun, S) == "spun"
+
+
+def test_canonical_with_fragment_is_the_same_page():
+    a = member("wire", canonical="https://wire.example/a#top", published=5_000.0)
+    b = member("blog", published=9_000.0)
+    result = elect_original([a, b])
+    assert result.original == "wire"
+    assert not any("canonical points elsewhere" in r for r in result.reasons["wire"])

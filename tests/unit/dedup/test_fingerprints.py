@@ -80,3 +80,7 @@ def test_minhash_is_stable_and_estimates_jaccard():
     b = minhash([f"f{i}" for i in range(50, 150)])
     assert (a == minhash([f"f{i}" for i in range(100)])).all()
     assert 0.15 < float((a == b).mean()) < 0.55  # true Jaccard 1/3
+
+
+def test_credit_ends_at_the_sentence():
+    assert credits("This story originally appeared on Outlet64. View original on Outlet64.") == ["outlet64"]

@@ -1,0 +1,93 @@
+"""Story index: average link, the split review, re-homing and merging, on term vectors made here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dedup.stories import StoryIndex, _bisect
+
+T0 = 1_750_000_000.0
+
+
+def terms(*words: str, extra: str = "") -> dict[str, float]:
+    """A term vector: shared topic words weigh 1, the event's own words 2."""
+    out = {w: 1.0 for w in ("earthquake", "magnitude", "struck", "residents", "damage", "survey")}
+    out.update({w: 2.0 for w in words})
+    if extra:
+        out[extra] = 1.5
+    return out
+
+
+def index(**kw) -> StoryIndex:
+    base = dict(threshold=0.125, window_days=7, top_terms=12, max_candidates=30, split_ratio=0.75,
+                split_ratio_small=0.6, split_min=3, merge_ratio=0.85)
+    base.update(kw)
+    return StoryIndex(**base)
+
+
+def feed(idx: StoryIndex, story: str, article: str, t: dict[str, float]) -> None:
+    idx.observe(t)
+    idx.add(story, article, t, T0)
+
+
+def test_average_link_joins_same_event_and_not_unrelated():
+    idx = index()
+    for i in range(200):  # background articles so IDF means something
+        idx.observe({f"noise{i}": 1.0, "earthquake": 0.0 if i % 2 else 1.0})
+    peru = terms("peru", "arequipa", "chivay")
+    feed(idx, "s-peru", "p1", peru)
+    feed(idx, "s-peru", "p2", terms("peru", "arequipa", "colca"))
+    match = idx.best(terms("peru", "arequipa", extra="caylloma"), T0 + 60)
+    assert match is not None and match.story == "s-peru"
+    assert idx.best({"parliament": 1.0, "election": 1.0, "turkmenistan": 2.0}, T0 + 60) is None
+
+
+def test_split_review_separates_two_events_in_one_story():
+    idx = index()
+    for i in range(200):
+        idx.observe({f"noise{i}": 1.0})
+    for i in range(4):  # both events glued into one story, as a first article of the second can be
+        feed(idx, "s-1", f"peru{i}", terms("peru", "arequipa", f"p{i}"))
+    for i in range(4):
+        feed(idx, "s-1", f"chile{i}", terms("chile", "talca", f"c{i}"))
+    parts = idx.review("s-1")
+    assert [sorted(p) for p in parts] == [[f"chile{i}" for i in range(4)]]
+
+
+def test_split_review_keeps_one_event_whole():
+    idx = index()
+    for i in range(200):
+        idx.observe({f"noise{i}": 1.0})
+    for i in range(8):
+        feed(idx, "s-1", f"peru{i}", terms("peru", "arequipa", f"detail{i}"))
+    assert idx.review("s-1") == []
+
+
+def test_rehome_moves_an_article_to_its_own_event():
+    idx = index()
+    for i in range(200):
+        idx.observe({f"noise{i}": 1.0})
+    for i in range(3):
+        feed(idx, "s-peru", f"peru{i}", terms("peru", "arequipa", f"p{i}"))
+    feed(idx, "s-peru", "chile0", terms("chile", "talca", "c0"))  # joined the wrong story first
+    for i in range(1, 3):
+        feed(idx, "s-chile", f"chile{i}", terms("chile", "talca", f"c{i}"))
+    assert idx.rehome("s-chile", ["s-peru"]) == [("chile0", "s-peru")]
+
+
+def test_bisect_is_the_normalised_cut():
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 20))
+    x[:5, :5] += 3
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    side = _bisect(x @ x.T)
+    assert len(set(side[:5])) == 1 and len(set(side[5:])) == 1 and side[0] != side[5]
+
+
+@pytest.mark.parametrize("days", [0.5, 30])
+def test_window(days):
+    idx = index()
+    feed(idx, "s-peru", "p1", terms("peru", "arequipa"))
+    found = idx.best(terms("peru", "arequipa"), T0 + days * 86400)
+    assert (found is not None) == (days < 7)
