@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing distillwatch into $(VENV) (log: $(VENV)/pip.log)"
-	@$(BIN)/python -m pip install -q -e '.[test]' > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	@# pip 23's resolver trips over lxml[html-clean] asked for twice (trafilatura, readability-lxml)
+	@$(BIN)/python -m pip install -q --upgrade 'pip>=24' > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	@$(BIN)/python -m pip install -q -e '.[test]' >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	@touch $(STAMP)
 
 install: $(STAMP)
