@@ -211,6 +211,7 @@ class DedupEngine:
         self._cache(article.id, features)
         self.headers[article.id] = header  # visible to evidence() during this step
         self._current_article = article.id
+        self._step_moves: dict[str, dict] = {}
 
         matches = self._copy_matches(article.id, header, features, links.outbound_hosts)
         vec = term_ids(header.terms)
@@ -275,12 +276,13 @@ class DedupEngine:
             story = f"s-{article_id}-{n}"
         return story
 
-    def _move_group(self, group: str, story: str, moved: set[str]) -> None:
+    def _move_group(self, group: str, story: str, moved: set[str], why: str) -> None:
         """Move a whole copy group (copies follow their original) into `story`."""
         for member in self.groups[group]:
             place = self.placed[member]
             if place.story != story:
                 self.stories.move_member(member, place.story, story, self.headers[member].published)
+                self._step_moves[member] = {"from": place.story, "to": story, "why": why}
                 place.story = story
                 moved.add(member)
 
@@ -292,19 +294,19 @@ class DedupEngine:
         for part in self.stories.review(story):
             new = self._new_story_id(part[0])
             for group in dict.fromkeys(self.placed[m].group for m in part):
-                self._move_group(group, new, moved)
+                self._move_group(group, new, moved, "split")
         home = self.placed[self._current_article].story
         for _ in range(REHOME_ROUNDS if neighbours else 0):  # a move changes the leave-one-out averages
             moves = self.stories.rehome(home, [n for n in neighbours if n != home])
             for article_id, _src in moves:
-                self._move_group(self.placed[article_id].group, home, moved)
+                self._move_group(self.placed[article_id].group, home, moved, "closer to this story")
             if not moves:
                 break
         if self.settings.story_merge_ratio:
             for other in neighbours:
                 if other != home and merge_check(self.stories, home, other):
                     for group in dict.fromkeys(self.placed[m].group for m in list(self.stories.stories[other].members)):
-                        self._move_group(group, home, moved)
+                        self._move_group(group, home, moved, "stories merged")
         for sid in touched:
             if self.stories.drop_if_empty(sid):
                 emptied.append(sid)
@@ -450,6 +452,8 @@ class DedupEngine:
                              "reasons": election.reasons.get(article_id, [])},
             }
             score = 1.0
+            if article_id in self._step_moves:
+                evidence["story_move"] = self._step_moves[article_id]
             if article_id == new_id:
                 if matches:
                     evidence["copies"] = [{"id": cid, **e.as_dict()} for cid, e in matches]

@@ -169,14 +169,14 @@ def detect_lang(tokens: Sequence[str], text: str = "") -> str:
     if text and len(_CJK.findall(text[:2000])) > 50:
         return "cjk"
     counts: Counter[str] = Counter()
-    for low, n in Counter(tok.lower() for tok in tokens[:400]).items():
-        for lang in _WORD_LANGS.get(low, ()):
-            counts[lang] += n
+    get = _WORD_LANGS.get
+    for tok in tokens[:400]:
+        for lang in get(tok.lower(), ()):
+            counts[lang] += 1
     if not counts:
         return ""
-    best = max(counts.values())
-    lang = next(lang for lang in STOPWORDS if counts.get(lang) == best)  # ties: the order of STOPWORDS
-    return lang if best >= 3 else ""
+    lang, hits = counts.most_common(1)[0]  # ties: the language met first
+    return lang if hits >= 3 else ""
 
 
 def _name_key(token: str) -> str:
@@ -184,20 +184,26 @@ def _name_key(token: str) -> str:
     return low[:-2] if low.endswith("'s") else low
 
 
-def sentence_anchors(sentence: str, known_names: frozenset[str], toks: list[str] | None = None) -> list[str]:
+def sentence_anchors(sentence: str, known_names: frozenset[str], toks: list[str] | None = None,
+                     any_cjk: bool = True) -> list[str]:
     """Numbers and names of one sentence in order. A sentence-initial capital counts as a
-    name only when the same word is capitalised mid-sentence elsewhere (`known_names`)."""
+    name only when the same word is capitalised mid-sentence elsewhere (`known_names`).
+    `any_cjk=False` says the whole text has no CJK character (saves a search per sentence)."""
     out: list[str] = []
     toks = tokenize(sentence) if toks is None else toks
-    uncased_script = bool(_CJK.search(sentence))  # no sentence-initial capitals in Chinese or Japanese
+    uncased_script = any_cjk and bool(_CJK.search(sentence))  # no sentence-initial capitals in Chinese or Japanese
+    stop, not_names = ALL_STOPWORDS, _NOT_NAMES
     for i, tok in enumerate(toks):
-        if tok[0].isdigit():
+        c = tok[0]
+        if c.isdigit():
             out.append("#" + scaled_number(tok, toks[i + 1] if i + 1 < len(toks) else ""))
             continue
-        if not tok[0].isupper():
+        if not c.isupper():
             continue
-        key = _name_key(tok)
-        if key in ALL_STOPWORDS or key in _NOT_NAMES or len(key) < 2:
+        key = tok.lower()
+        if key[-2:] == "'s":
+            key = key[:-2]
+        if key in stop or key in not_names or len(key) < 2:
             continue
         if i == 0 and key not in known_names and not uncased_script and not (tok.isupper() and len(tok) > 1):
             continue
@@ -327,8 +333,9 @@ def extract(title: str, text: str, lang: str = "") -> Features:
     lang = (lang or detected or "").split("-")[0].lower()
     anchors: list[str] = []
     counts: list[int] = []
+    any_cjk = bool(_CJK.search(norm))
     for sentence, toks in zip(body, tokenized, strict=True):
-        found = sentence_anchors(sentence, names, toks)
+        found = sentence_anchors(sentence, names, toks, any_cjk)
         counts.append(len(found))
         anchors.extend(found)
     anchors = anchors[:MAX_ANCHORS]
