@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -56,6 +57,7 @@ from storage.records import Article, Assignment
 
 log = logging.getLogger(__name__)
 REHOME_ROUNDS = 3
+_NO_TERMS: dict[str, float] = {}  # placed articles' headers share one empty dict (never mutated)
 PRUNE_EVERY = 2000  # steps between story prunes (closed stories forget their vectors)
 PAIR_CACHE = 50_000  # verified pair evidence kept (relations re-use it); ~200 bytes each
 UNCASED_LANGS = frozenset({"cjk", "zh", "ja", "ko"})  # scripts that write names their own way
@@ -132,7 +134,12 @@ class DedupEngine:
     def _remember(self, article_id: str, header: Header, observe: bool = True) -> None:
         """Keep what later steps need of an article: election facts, URLs, its LSH entry.
         Story terms and signatures live in the story and copy indexes, not here."""
-        self.headers[article_id] = replace(header, terms={}, whole=None, lead=None)
+        intern = sys.intern  # outlet names, labels and languages repeat across articles: share them
+        self.headers[article_id] = replace(
+            header, terms=_NO_TERMS, whole=None, lead=None,
+            canonical=header.url if header.canonical == header.url else header.canonical,
+            labels=tuple(intern(x) for x in header.labels), source=intern(header.source), lang=intern(header.lang),
+            credits=tuple(intern(x) for x in header.credits), title_names=tuple(intern(x) for x in header.title_names))
         self.known_labels.update(header.labels)
         if observe:
             self.stories.observe(header.terms)

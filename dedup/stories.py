@@ -143,7 +143,7 @@ class StoryIndex:
     """In-memory stories, stream document frequencies and a term -> story index."""
 
     def __init__(self, threshold: float, window_days: float, top_terms: int, max_candidates: int,
-                 split_ratio: float = 0.7, split_ratio_small: float = 0.6, split_min: int = 3,
+                 split_ratio: float = 0.75, split_ratio_small: float = 0.6, split_min: int = 3,
                  move_margin: float = 0.0, merge_ratio: float = 0.85) -> None:
         self.threshold = threshold
         self.window = window_days * DAY
