@@ -110,6 +110,15 @@ class HousekeepingConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """`[metrics]`: the daemon's Prometheus endpoint; off unless enabled, loopback by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464  # 0: any free port, named in the daemon's log
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Read from the environment only; repr never shows them."""
 
@@ -136,6 +145,7 @@ class Config:
     archive: ArchiveConfig = ArchiveConfig()
     logging: LogConfig = LogConfig()
     housekeeping: HousekeepingConfig = HousekeepingConfig()
+    metrics: MetricsConfig = MetricsConfig()
     storage_path: Path = Path("distillwatch.db")
     outbox_dir: Path = Path("out")
     secrets: Secrets = Secrets()
@@ -193,7 +203,7 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
                  env: dict[str, str] | None = None) -> Config:
     v = _Validator()
     known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "archive", "storage", "outbox",
-             "logging", "housekeeping"}
+             "logging", "housekeeping", "metrics"}
     v.unknown_keys(data, known, "")
     sources = tuple(_sources(v, data.get("sources", [])))
     topic = _topic(v, v.table(data, "topic"))
@@ -210,6 +220,7 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
         v.fail("archive.base_url", f"must be an http(s) URL, got {archive_url!r}")
     log_config = _logging(v, v.table(data, "logging"))
     housekeeping = _housekeeping(v, v.table(data, "housekeeping"))
+    metrics = _metrics(v, v.table(data, "metrics"))
     storage = v.table(data, "storage")
     v.unknown_keys(storage, {"path"}, "storage")
     outbox = v.table(data, "outbox")
@@ -234,6 +245,7 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
         ),
         logging=log_config,
         housekeeping=housekeeping,
+        metrics=metrics,
         storage_path=storage_path if storage_path.is_absolute() else base / storage_path,
         outbox_dir=outbox_dir if outbox_dir.is_absolute() else base / outbox_dir,
         secrets=Secrets.from_env(env),
@@ -530,3 +542,15 @@ def _timezone(v: _Validator, path: str, name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         v.fail(path, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')")
+
+
+def _metrics(v: _Validator, data: dict) -> MetricsConfig:
+    d = MetricsConfig()
+    v.unknown_keys(data, set(d.__dataclass_fields__), "metrics")
+    host = v.str(data, "host", "metrics", d.host)
+    if not host.strip():
+        v.fail("metrics.host", "must not be empty")
+    port = v.int(data, "port", "metrics", d.port, minimum=0)
+    if port is not None and port > 65535:
+        v.fail("metrics.port", f"must be at most 65535, got {port}")
+    return MetricsConfig(enabled=v.bool(data, "enabled", "metrics", d.enabled), host=host, port=port or 0)

@@ -197,6 +197,7 @@ class Daemon:
         self.senders: dict[str, Sender] | None = None  # kept for the process: the rate limits live in them
         self._senders_stale = False
         self.bot_app = None  # telegram.ext.Application while the bot runs
+        self.metrics = None  # distillwatch.metrics.DaemonMetrics while the endpoint serves
 
     # ---- lifecycle ----
 
@@ -209,6 +210,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         try:
             self._add_jobs(utcnow())
+            await self._start_metrics()
             self.scheduler.start()
             await self._start_bot()
             self.publish()
@@ -251,6 +253,7 @@ class Daemon:
             await asyncio.wait(busy, timeout=CANCEL_GRACE)
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the scheduler shuts down on the loop
+        await self._stop_metrics()
         if self.senders is not None:
             await close_senders(self.senders)
         assert self.db is not None
@@ -297,6 +300,7 @@ class Daemon:
         task = asyncio.current_task()
         assert task is not None
         self._running[name] = task
+        started = time.monotonic()
         try:
             await work()
         except asyncio.CancelledError:
@@ -306,6 +310,8 @@ class Daemon:
             log.error("daemon: %s failed: %s", name, one_line(exc), exc_info=True, extra={"job": name})
         finally:
             self._running.pop(name, None)
+            if self.metrics is not None:
+                self.metrics.observe_job(name, time.monotonic() - started)
 
     async def _poll(self) -> None:
         assert self.db is not None
@@ -419,6 +425,29 @@ class Daemon:
         except Exception as exc:
             log.error("daemon: telegram bot not started: %s", one_line(exc))
             await self._stop_bot()
+
+    async def _start_metrics(self) -> None:
+        """`[metrics] enabled`: serve /metrics; an endpoint that cannot start is logged, the rest runs on."""
+        settings = self.config.metrics
+        if not settings.enabled:
+            return
+        from distillwatch.metrics import DaemonMetrics
+
+        metrics = DaemonMetrics(self.config.storage_path, self.started.timestamp())
+        try:
+            url = await metrics.start(settings.host, settings.port)
+        except OSError as exc:
+            log.error("daemon: metrics endpoint not started on %s:%s: %s", settings.host, settings.port,
+                      one_line(exc))
+            await metrics.stop()
+            return
+        self.metrics = metrics
+        log.info("daemon: metrics at %s", url, extra={"url": url})
+
+    async def _stop_metrics(self) -> None:
+        if self.metrics is not None:
+            metrics, self.metrics = self.metrics, None
+            await metrics.stop()
 
     async def _stop_bot(self) -> None:
         if self.bot_app is not None:

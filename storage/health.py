@@ -113,3 +113,36 @@ def delivery_key_exists(db: Database, kind: str, key: str) -> bool:
     """Whether any target already has a message of this kind and idempotency key (sent or not)."""
     row = db.execute("select 1 from deliveries where kind = ? and key = ? limit 1", [kind, key]).fetchone()
     return row is not None
+
+
+# ---- the daemon's Prometheus metrics (distillwatch/metrics.py), read at scrape time ----
+
+
+def last_fetch_id(db: Database) -> int:
+    """The newest fetch log row: counting fetches "since the daemon started" starts after it."""
+    return db.execute("select coalesce(max(id), 0) from fetch_log").fetchone()[0]
+
+
+def fetches_after(db: Database, after_id: int) -> tuple[int, list[tuple[str, str, int, int]]]:
+    """Fetches logged after row `after_id`, as (newest id, [(source kind, outcome, fetches, new articles)]).
+
+    Reads only the new rows (by rowid), so a scrape costs the same on a log of years.
+    """
+    rows = db.execute(
+        "select max(f.id), coalesce(s.kind, 'unknown'), f.outcome, count(*), coalesce(sum(f.new_items), 0) "
+        "from fetch_log f left join sources s on s.id = f.source where f.id > ? group by 2, 3",
+        [after_id],
+    ).fetchall()
+    newest = max((row[0] for row in rows), default=after_id)
+    return newest, [(kind, outcome or "", n, new) for _, kind, outcome, n, new in rows]
+
+
+def table_counts(db: Database) -> dict[str, int]:
+    """Rows in the tables an operator graphs: articles and stories."""
+    return {table: db.execute(f"select count(*) from [{table}]").fetchone()[0] for table in ("articles", "stories")}
+
+
+def deliveries_by_state(db: Database) -> list[tuple[str, str, str, int]]:
+    """(target, kind, state, count) over the whole outbox."""
+    return [tuple(row) for row in db.execute(
+        "select target, kind, state, count(*) from deliveries group by target, kind, state").fetchall()]

@@ -42,12 +42,24 @@ def test_embedded_default_is_valid_and_covers_the_topic():
          "email.groups[0].timezone: unknown time zone"),
         ({"email": {"groups": [{"name": "a", "recipients": ["x@y.z"]}, {"name": "a", "recipients": ["x@y.z"]}]}},
          "email.groups[1].name: duplicates"),
+        ({"metrics": {"port": 70000}}, "metrics.port: must be at most 65535"),
+        ({"metrics": {"port": -1}}, "metrics.port: must be at least 0"),
+        ({"metrics": {"enabled": "yes"}}, "metrics.enabled: must be true or false"),
+        ({"metrics": {"host": " "}}, "metrics.host: must not be empty"),
+        ({"metrics": {"path": "/m"}}, "metrics.path: unknown key"),
     ],
 )
 def test_each_problem_is_reported_with_its_key_path(patch, message):
     with pytest.raises(ConfigError) as err:
         parse_config({**GOOD, **patch})
     assert message in str(err.value)
+
+
+def test_metrics_are_off_by_default_and_on_loopback():
+    default = parse_config(GOOD).metrics
+    assert (default.enabled, default.host, default.port) == (False, "127.0.0.1", 9464)
+    on = parse_config({**GOOD, "metrics": {"enabled": True, "host": "0.0.0.0", "port": 9100}}).metrics
+    assert (on.enabled, on.host, on.port) == (True, "0.0.0.0", 9100)
 
 
 def test_all_problems_are_reported_at_once():
