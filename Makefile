@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench eval chaos lint clean
+.PHONY: install demo test bench bench-daemon eval chaos lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_dedup
 	$(BIN)/python -m bench.bench_collection
+	$(BIN)/python -m bench.bench_daemon
+
+bench-daemon: $(STAMP)
+	$(BIN)/python -m bench.bench_daemon
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup

@@ -72,51 +72,89 @@ def feed_xml(feed: int, site_addr: str, port: int, version: int) -> bytes:
             f"<link>http://{site_addr}:{port}/</link>{''.join(items)}</channel></rss>").encode()
 
 
-def serve(feeds: int, sites: int, ready: Any, control: Any) -> None:
-    """The world, in its own process: feeds with ETags and 304s, article pages, a bump endpoint."""
-    from aiohttp import web
+class FeedWorld:
+    """N feeds with ETags (304 when unchanged) on many loopback addresses, and their article pages.
 
-    versions = [0] * feeds
+    Served by aiohttp on the caller's loop. `bump` adds one generic entry to a share of the
+    feeds; `publish` puts a given item at the top of one feed and serves its page (the
+    daemon bench uses it for on-topic articles at chosen moments).
+    """
 
-    async def handle(request: web.Request) -> web.StreamResponse:
-        parts = request.path.strip("/").split("/")
-        if parts[0] == "feed":
-            feed = int(parts[1])
-            etag = f'"v{versions[feed]}"'
-            if request.headers.get("If-None-Match") == etag:
-                return web.Response(status=304, headers={"ETag": etag})
-            body = feed_xml(feed, request.host.split(":")[0], port, versions[feed])
-            return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
-        if parts[0] == "a":
-            return web.Response(body=article_page(int(parts[1]), int(parts[2])), content_type="text/html",
-                                charset="utf-8")
-        return web.Response(status=404)
+    def __init__(self, feeds: int, sites: int):
+        self.feeds, self.sites, self.port = feeds, sites, 0
+        self.versions = [0] * feeds
+        self.extra: dict[int, list[bytes]] = {}  # feed -> published <item> elements, newest first
+        self.pages: dict[str, bytes] = {}  # path -> page of a published item
+        self._runner: Any = None
 
-    async def main() -> None:
-        nonlocal port
+    def url(self, feed: int) -> str:
+        return f"http://{address(feed % self.sites)}:{self.port}/feed/{feed}"
+
+    def bump(self, share: float) -> None:
+        for feed in range(0, self.feeds, max(1, round(1 / share))):
+            self.versions[feed] += 1
+
+    def publish(self, feed: int, path: str, item: bytes, page: bytes) -> None:
+        self.pages[path] = page
+        self.extra.setdefault(feed, []).insert(0, item)
+
+    def feed_body(self, feed: int, site_addr: str) -> bytes:
+        body = feed_xml(feed, site_addr, self.port, self.versions[feed])
+        if feed in self.extra:
+            body = body.replace(b"</link><item>", b"</link>" + b"".join(self.extra[feed]) + b"<item>", 1)
+        return body
+
+    async def start(self) -> int:
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            parts = request.path.strip("/").split("/")
+            if parts[0] == "feed":
+                feed = int(parts[1])
+                etag = f'"v{self.versions[feed]}.{len(self.extra.get(feed, ()))}"'
+                if request.headers.get("If-None-Match") == etag:
+                    return web.Response(status=304, headers={"ETag": etag})
+                body = self.feed_body(feed, request.host.split(":")[0])
+                return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
+            if parts[0] == "a":
+                return web.Response(body=article_page(int(parts[1]), int(parts[2])), content_type="text/html",
+                                    charset="utf-8")
+            if request.path in self.pages:
+                return web.Response(body=self.pages[request.path], content_type="text/html", charset="utf-8")
+            return web.Response(status=404)
+
         app = web.Application()
         app.router.add_get("/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        first = web.TCPSite(runner, address(0), 0)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        first = web.TCPSite(self._runner, address(0), 0)
         await first.start()
-        port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        for site in range(1, sites):
-            await web.TCPSite(runner, address(site), port).start()
-        ready.put(port)
+        self.port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        for site in range(1, self.sites):
+            await web.TCPSite(self._runner, address(site), self.port).start()
+        return self.port
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def serve(feeds: int, sites: int, ready: Any, control: Any) -> None:
+    """The world, in its own process: a FeedWorld driven by a queue (share to bump, None to stop)."""
+
+    async def main() -> None:
+        world = FeedWorld(feeds, sites)
+        ready.put(await world.start())
         while True:
             if not control.empty():
                 share = control.get()
                 if share is None:
                     break
-                step = max(1, round(1 / share))
-                for feed in range(0, feeds, step):
-                    versions[feed] += 1
+                world.bump(share)
                 ready.put("bumped")
             await asyncio.sleep(0.01)
-        await runner.cleanup()
+        await world.close()
 
-    port = 0
     asyncio.run(main())
 
 

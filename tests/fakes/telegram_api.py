@@ -76,6 +76,8 @@ class SentMessage:
     date: int = 0
     edit_date: int | None = None
     history: list[str] = field(default_factory=list)  # earlier raw texts, oldest first
+    received: float = field(default_factory=time.time)  # when the fake accepted it (benchmarks time posts)
+    edited: list[float] = field(default_factory=list)  # when each edit was accepted, parallel to `history`
 
 
 @dataclass
@@ -462,6 +464,7 @@ class FakeTelegramServer:
             raise ApiError(400, NOT_MODIFIED)
         self._spend_edit(key)
         message.history.append(message.raw)
+        message.edited.append(time.time())
         message.link_preview_options = params.get("link_preview_options")
         message.text, message.entities, message.raw = text, entities, str(params.get("text"))
         message.parse_mode, message.reply_markup = params.get("parse_mode"), markup
