@@ -85,6 +85,7 @@ class FeedWorld:
         self.versions = [0] * feeds
         self.extra: dict[int, list[bytes]] = {}  # feed -> published <item> elements, newest first
         self.pages: dict[str, bytes] = {}  # path -> page of a published item
+        self.hub = ""  # a WebSub hub URL: feeds name it (and themselves) in a Link header
         self._runner: Any = None
 
     def url(self, feed: int) -> str:
@@ -115,7 +116,10 @@ class FeedWorld:
                 if request.headers.get("If-None-Match") == etag:
                     return web.Response(status=304, headers={"ETag": etag})
                 body = self.feed_body(feed, request.host.split(":")[0])
-                return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
+                headers = {"ETag": etag, "Content-Type": "application/rss+xml"}
+                if self.hub:
+                    headers["Link"] = f'<{self.hub}>; rel="hub", <{self.url(feed)}>; rel="self"'
+                return web.Response(body=body, headers=headers)
             if parts[0] == "a":
                 return web.Response(body=article_page(int(parts[1]), int(parts[2])), content_type="text/html",
                                     charset="utf-8")
