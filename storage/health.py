@@ -28,6 +28,7 @@ class SourceHealth:
     failing_since: datetime | None  # the last success (or when added): errors ever since
     last_error: str
     last_error_at: datetime | None
+    pushed: bool = False  # fed by a running WebSub lease (polled only as a fallback)
 
 
 def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta(days=3)) -> list[SourceHealth]:
@@ -38,10 +39,11 @@ def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta
     """
     out = []
     rows = db.execute(
-        "select id, name, error_count, last_success, added, last_error, last_error_at from sources "
-        "where enabled = 1 order by name"
+        "select id, name, error_count, last_success, added, last_error, last_error_at, "
+        "websub_state = 'push' and websub_expires > ? from sources where enabled = 1 order by name",
+        [to_text(now)],
     ).fetchall()
-    for sid, name, errors, last_success, added, last_error, last_error_at in rows:
+    for sid, name, errors, last_success, added, last_error, last_error_at, pushed in rows:
         errors = errors or 0
         since = from_text(last_success) or from_text(added)
         if errors:
@@ -49,7 +51,7 @@ def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta
         else:
             state = OK if last_success else NEW
         out.append(SourceHealth(sid, name or sid, state, errors, since if errors else None, last_error or "",
-                                from_text(last_error_at)))
+                                from_text(last_error_at), bool(pushed)))
     return out
 
 

@@ -1,0 +1,219 @@
+"""WebSub end to end over loopback: the daemon serves the callback, a fake hub verifies and pushes.
+
+A fixture feed names the hub; the daemon's first poll discovers it and subscribes; the
+hub GETs the callback with a challenge; a correctly signed push of a feed body with a
+new entry is stored and reaches the (fake) Telegram channel without any poll seeing it;
+a push signed with the wrong key is answered 2xx and stores nothing; the short lease the
+hub grants is renewed; a source dropped by a reload is unsubscribed. A hub that denies
+the subscription gives the source back to normal polling at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from aiohttp import web
+
+from distillwatch.config import Config, ScheduleConfig, Secrets, TelegramConfig, WebSubConfig, load_config
+from distillwatch.daemon import Daemon
+from storage import open_db
+from storage.records import Source
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.fakes.websub_hub import FakeHub
+
+CHANNEL = "@distill_watch"
+# Written for this test: off topic (whisky), then on topic under the default rules (a lab, distillation,
+# a dispute), then a forgery.
+STORIES = {
+    "first": ("Highland distillery doubles its summer tours",
+              "A family-run whisky distillery opened a visitor centre this week and plans to hire guides for "
+              "tastings, doubling the tours it can run in the summer."),
+    "pushed": ("OpenAI accuses startup of distilling ChatGPT through fake accounts",
+               "OpenAI said in a memo to Congress that a startup used fake accounts to extract capabilities "
+               "from ChatGPT, an unauthorized distillation that breaks its terms of service."),
+    "forged": ("Forged: Gemini distillation attack alleged by nobody",
+               "A forged push claims that Google DeepMind accused a lab of a distillation attack on Gemini "
+               "through stolen accounts; no hub ever signed it."),
+}
+FILLER = ("Officials in several capitals are weighing new rules, and industry groups expect hearings on the "
+          "matter before the end of the session, according to people familiar with the plans.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class FeedSite:
+    """The publisher: an Atom feed naming the hub, and article pages; counts feed fetches."""
+
+    hub_url: str = ""
+    entries: list[str] = field(default_factory=lambda: ["first"])
+    feed_fetches: int = 0
+    port: int = 0
+    _runner: web.AppRunner | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def topic(self) -> str:
+        return self.url("/feed.atom")
+
+    def feed(self, keys: list[str]) -> bytes:
+        entries = "".join(
+            f"<entry><title>{escape(STORIES[k][0])}</title><link rel='alternate' href='{self.url('/a/' + k)}'/>"
+            f"<id>urn:loopback:{k}</id><updated>{datetime.now(UTC).isoformat()}</updated>"
+            f"<summary>Teaser.</summary></entry>" for k in keys)
+        return (f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+                f"<title>Loopback Wire</title><id>urn:loopback</id><link rel='hub' href='{self.hub_url}'/>"
+                f"<link rel='self' href='{self.topic}'/><updated>{datetime.now(UTC).isoformat()}</updated>"
+                f"{entries}</feed>").encode()
+
+    async def _feed(self, request: web.Request) -> web.Response:
+        self.feed_fetches += 1
+        return web.Response(body=self.feed(self.entries), content_type="application/atom+xml")
+
+    async def _article(self, request: web.Request) -> web.Response:
+        title, lead = STORIES[request.match_info["key"]]
+        html = (f"<!doctype html><html lang='en'><head><title>{escape(title)}</title></head><body><article>"
+                f"<h1>{escape(title)}</h1><p>{escape(lead)}</p><p>{FILLER}</p></article></body></html>")
+        return web.Response(text=html, content_type="text/html")
+
+    async def __aenter__(self) -> FeedSite:
+        app = web.Application()
+        app.router.add_get("/feed.atom", self._feed)
+        app.router.add_get("/a/{key}", self._article)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def daemon_config(tmp: Path, site: FeedSite, fake: FakeTelegramServer | None = None) -> Config:
+    base = load_config(None, env={})
+    port = free_port()
+    config = replace(
+        base,
+        sources=(Source(site.topic, name="Loopback Wire", priority=2),),  # priority 2: breaking at once
+        network=replace(base.network, allow_private_addresses=True, timeout=10.0, obey_robots=False),
+        schedule=ScheduleConfig(tick=1, digest_time="23:59"),
+        websub=WebSubConfig(enabled=True, listen_port=port, callback_url=f"http://127.0.0.1:{port}/websub"),
+        storage_path=tmp / "dw.db",
+        outbox_dir=tmp / "out",
+        origin="test",
+    )
+    if fake is not None:
+        config = replace(config, telegram=TelegramConfig(channel=CHANNEL, api_base_url=fake.base_url),
+                         secrets=Secrets(telegram_token=fake.token))
+    return config
+
+
+async def until(check: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def source_row(config: Config | Path) -> dict:
+    db = open_db(config if isinstance(config, Path) else config.storage_path)
+    try:
+        return next(db.query("select * from sources"))
+    finally:
+        db.close()
+
+
+def titles(config: Config) -> set[str]:
+    db = open_db(config.storage_path)
+    try:
+        return {row[0] for row in db.execute("select title from articles")}
+    finally:
+        db.close()
+
+
+def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path):
+    async def scenario():
+        async with FakeHub(lease_seconds=4) as hub, FeedSite() as site, FakeTelegramServer() as fake:
+            site.hub_url = hub.url
+            config = daemon_config(tmp_path, site, fake)
+            daemon = Daemon(config, loader=lambda: replace(config, sources=()))
+            runner = asyncio.ensure_future(daemon.run())
+            try:
+                # The first poll finds the feed's hub; the daemon subscribes and answers the challenge.
+                await until(lambda: hub.subscribers.get(site.topic), "the verified subscription")
+                await until(lambda: source_row(config)["websub_state"] == "push", "state push")
+                assert hub.verified[0][0] == "subscribe" and hub.verified[0][2] == 200
+                assert titles(config) == set()  # the feed's one entry is off topic
+                fetches = site.feed_fetches
+
+                # A forged push is accepted with 2xx and ignored; a signed one is processed at once.
+                forged = await hub.publish(site.topic, site.feed(["forged"]), tamper=True)
+                signed = await hub.publish(site.topic, site.feed(["first", "pushed"]))
+                await until(lambda: any(STORIES["pushed"][0] in m.text for m in fake.messages_in(CHANNEL)),
+                            "the pushed story's Telegram post")
+                stored = titles(config)
+                posts = [m.text for m in fake.messages_in(CHANNEL)]
+                row = source_row(config)
+
+                # The hub granted 4 s: the daemon subscribes again before the lease ends.
+                await until(lambda: sum(1 for v in hub.verified if v[0] == "subscribe") >= 2, "the renewal",
+                            timeout=20)
+                renewals = [f for f in hub.requests if f["hub.mode"] == "subscribe"]
+
+                # A reload that drops the source unsubscribes it.
+                daemon.reload()
+                await until(lambda: site.topic in hub.unsubscribed, "the unsubscription")
+            finally:
+                daemon.request_stop("test")
+                code = await runner
+            return code, forged, signed, stored, posts, row, fetches, site.feed_fetches, renewals
+
+    code, forged, signed, stored, posts, row, fetches, fetches_after, renewals = asyncio.run(scenario())
+    assert code == 0
+    assert len(posts) == 1 and STORIES["pushed"][0] in posts[0]  # one breaking post, for the pushed story
+    assert (forged, signed) == (202, 202)
+    assert stored == {STORIES["pushed"][0]}  # nothing from the forged body
+    assert fetches_after == fetches  # the pushed entry came from the push, not from a poll
+    # A pushed source is still polled, but only as a fallback, at the longest interval.
+    after_push = datetime.fromisoformat(row["next_check_at"]) - datetime.fromisoformat(row["last_success"])
+    assert after_push.total_seconds() >= 0.9 * ScheduleConfig().max_interval
+    assert len(renewals) >= 2 and renewals[0]["hub.callback"] == renewals[1]["hub.callback"]
+    assert renewals[0]["hub.secret"] == renewals[1]["hub.secret"]
+    assert source_row(tmp_path / "dw.db")["websub_state"] == ""  # reset at stop: no lease outlives the process
+
+
+def test_a_denied_subscription_goes_back_to_normal_polling_at_once(tmp_path: Path):
+    async def scenario():
+        async with FakeHub(deny=True) as hub, FeedSite() as site:
+            site.hub_url = hub.url
+            config = daemon_config(tmp_path, site)
+            daemon = Daemon(config)
+            runner = asyncio.ensure_future(daemon.run())
+            try:
+                await until(lambda: hub.verified, "the hub's denial")
+                await until(lambda: site.feed_fetches >= 2, "the poll after the denial")
+                row = source_row(config)
+            finally:
+                daemon.request_stop("test")
+                code = await runner
+            return code, row, hub
+
+    code, row, hub = asyncio.run(scenario())
+    assert code == 0 and hub.verified[0][0] == "denied" and hub.subscribers == {}
+    assert row["websub_state"] == "" and row["websub_error"] == "denied by the hub: not allowed"
