@@ -55,6 +55,28 @@ def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta
     return out
 
 
+@dataclass(frozen=True)
+class PollingOutlook:
+    """When the enabled sources are next checked: how many are due now, and the next one after."""
+
+    due_now: int
+    next_at: datetime | None
+    next_name: str
+    pushed: int  # fed by a running WebSub lease
+
+
+def polling_outlook(db: Database, now: datetime) -> PollingOutlook:
+    cutoff = to_text(now)
+    due, pushed = db.execute(
+        "select coalesce(sum(coalesce(next_check_at, '') <= ?), 0), "
+        "coalesce(sum(websub_state = 'push' and websub_expires > ?), 0) from sources where enabled = 1",
+        [cutoff, cutoff],
+    ).fetchone()
+    row = db.execute("select next_check_at, name from sources where enabled = 1 and next_check_at > ? "
+                     "order by next_check_at limit 1", [cutoff]).fetchone()
+    return PollingOutlook(due, from_text(row[0]) if row else None, (row[1] or "") if row else "", pushed)
+
+
 def articles_fetched_since(db: Database, since: datetime) -> int:
     return db.execute("select count(*) from articles where fetched >= ?", [to_text(since)]).fetchone()[0]
 

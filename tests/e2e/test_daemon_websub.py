@@ -24,6 +24,7 @@ from distillwatch.config import Config, ScheduleConfig, Secrets, TelegramConfig,
 from distillwatch.daemon import Daemon
 from storage import open_db
 from storage.records import Source
+from tests.fakes.loopback import serve
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.fakes.websub_hub import FakeHub
 
@@ -92,11 +93,7 @@ class FeedSite:
         app = web.Application()
         app.router.add_get("/feed.atom", self._feed)
         app.router.add_get("/a/{key}", self._article)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.loopback import serve
+
 
 @dataclass
 class FakeHub:
@@ -71,11 +73,7 @@ class FakeHub:
     async def __aenter__(self) -> FakeHub:
         app = web.Application()
         app.router.add_post("/hub", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from crawler.websub import Subscriber, WebSubError, discover, signature_ok
+from tests.fakes.loopback import serve
 from tests.fakes.websub_hub import FakeHub
 
 ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
@@ -49,14 +50,6 @@ def test_signature_methods() -> None:
     assert not signature_ok("s3cret", body, f"md5={good}") and not signature_ok("s3cret", body, "")
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-
 async def _world(deny: bool = False):
     hub = await FakeHub(deny=deny).__aenter__()
     received: list[tuple[str, bytes]] = []
@@ -67,7 +60,7 @@ async def _world(deny: bool = False):
     app = web.Application()
     subscriber = Subscriber(callback_base="", on_content=on_content, allow_private_addresses=True)
     app.add_routes(subscriber.routes())
-    runner, port = await _serve(app)
+    runner, port = await serve(app)
     subscriber.callback_base = f"http://127.0.0.1:{port}/websub"
     return hub, hub.url, subscriber, received, (hub, runner)
 
