@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from distillwatch.config import BreakingConfig, Config, ScheduleConfig
 from distillwatch.daemon import digest_key, run_once
 from distillwatch.demo import demo_config
-from distillwatch.logs import CHATTY
 from distillwatch.world import world_in_thread
 from storage import integrity_ok, open_db
 from storage.maintenance import daemon_state, list_backups
@@ -30,16 +28,8 @@ def _outbox_files(out: Path) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def restore_logging():
-    """run_once installs the process's log handler; put the test runner's logging back after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    chatty = {name: logging.getLogger(name).level for name in CHATTY}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, value in chatty.items():
-        logging.getLogger(name).setLevel(value)
+def _logging_restored(restore_logging):
+    """run_once installs the process's log handler (tests/conftest.py puts it back)."""
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ with a next check far ahead.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -21,7 +20,6 @@ from aiohttp import web
 
 from distillwatch.config import Config, ScheduleConfig, load_config
 from distillwatch.daemon import Daemon
-from distillwatch.logs import CHATTY
 from storage import open_db
 from storage.maintenance import daemon_state
 from storage.records import Source, utcnow
@@ -69,11 +67,8 @@ async def until(check, what: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp_path: Path):
+def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp_path: Path, restore_logging):
     hits: Counter = Counter()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    chatty = {name: logging.getLogger(name).level for name in CHATTY}
 
     async def scenario():
         runner, port = await start_feeds(hits)
@@ -115,13 +110,7 @@ def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp
             await runner.cleanup()
         return code, first, read_at, second, quiet_hits, state
 
-    try:
-        code, first, read_at, second, quiet_hits, state = asyncio.run(scenario())
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, value in chatty.items():
-            logging.getLogger(name).setLevel(value)
+    code, first, read_at, second, quiet_hits, state = asyncio.run(scenario())
     assert code == 0
     assert quiet_hits == 1  # polled once at start; never due again in the test
     # Each plan is at least schedule.min_interval (5 minutes, less 10% jitter) ahead, not the tick.

@@ -144,7 +144,7 @@ def titles(config: Config) -> set[str]:
         db.close()
 
 
-def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path):
+def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path, restore_logging):
     async def scenario():
         async with FakeHub(lease_seconds=4) as hub, FeedSite() as site, FakeTelegramServer() as fake:
             site.hub_url = hub.url
