@@ -73,15 +73,17 @@ def polled_as(config: Config, db: Database, sources: list[Source], now: datetime
 
 async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = None,
                           quiet: bool = False, only_due: bool = False, limit: int | None = None,
-                          pushed: dict[str, PushedFeed] | None = None) -> CycleReport:
+                          pushed: dict[str, PushedFeed] | None = None, sync: bool = True) -> CycleReport:
     """One polling pass over every configured source (with `only_due`, over those whose next
     check has come, at most `limit` of them, most overdue first), then place the new articles.
 
-    With `pushed`, only those sources are crawled, each from its WebSub push body.
+    With `pushed`, only those sources are crawled, each from its WebSub push body. `sync=False`
+    skips matching the stored sources to config (the daemon does it once per config, not per tick).
     """
     started = time.monotonic()
     now = now or utcnow()
-    sync_sources(db, list(config.sources), now)
+    if sync:
+        sync_sources(db, list(config.sources), now)
     if pushed is not None:
         sources = [s for s in config.sources if s.id in pushed]
     elif only_due:

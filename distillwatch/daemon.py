@@ -90,7 +90,7 @@ from storage.maintenance import (
     put_daemon_state,
 )
 from storage.records import utcnow
-from storage.sources import mark_due, sync_sources
+from storage.sources import mark_due, reset_websub_states, sync_sources
 from storage.timeutil import to_text
 
 log = logging.getLogger("distillwatch.daemon")
@@ -211,6 +211,7 @@ class Daemon:
         self._senders_stale = False
         self.bot_app = None  # telegram.ext.Application while the bot runs
         self.push: PushService | None = None  # the WebSub callback server while it runs
+        self._synced: Config | None = None  # the config whose sources are in the sources table
         self.pushes = 0
 
     # ---- lifecycle ----
@@ -219,6 +220,7 @@ class Daemon:
         """Start the jobs, serve until SIGTERM/SIGINT, stop cleanly; the exit code."""
         loop = asyncio.get_running_loop()
         self.db = open_database(self.config)
+        reset_websub_states(self.db)  # leases died with the process that held their secrets
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -332,9 +334,11 @@ class Daemon:
         assert self.db is not None
         s = self.config.schedule
         limit = due_batch_limit(len(self.config.sources), s.tick, s.min_interval)
-        crawled = False
+        crawled, config = False, self.config
         try:
-            cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True, only_due=True, limit=limit)
+            cycle = await crawl_and_dedup(config, self.db, utcnow(), quiet=True, only_due=True, limit=limit,
+                                          sync=self._synced is not config)
+            self._synced = config
         except Exception as exc:
             log.error("daemon: poll failed: %s", one_line(exc), exc_info=True)
         else:
@@ -402,6 +406,8 @@ class Daemon:
     def _on_push(self, source_ids: list[str], feed: PushedFeed) -> None:
         """A verified push: the pipeline for its sources now, in a task the shutdown waits for like a job."""
         if self._stopping:
+            assert self.db is not None
+            mark_due(self.db, source_ids, utcnow())  # polled at the next start instead
             return
         self.pushes += 1
         name = f"push #{self.pushes}"
@@ -413,9 +419,10 @@ class Daemon:
         assert self.db is not None
         try:
             cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True,
-                                          pushed=dict.fromkeys(source_ids, feed))
+                                          pushed=dict.fromkeys(source_ids, feed), sync=False)
         except Exception as exc:
             log.error("daemon: push failed: %s", one_line(exc), exc_info=True)
+            mark_due(self.db, source_ids, utcnow())  # the next tick polls what the push carried
             return
         log.info("daemon: push done", extra={"sources": len(source_ids), **cycle_fields(cycle)})
         if not self._stopping:
@@ -548,6 +555,7 @@ class Daemon:
             log.warning("daemon: [websub] changed; it takes effect on restart")
         assert self.db is not None
         sync_sources(self.db, list(new.sources), utcnow())
+        self._synced = new
         old_ids, new_ids = {s.id for s in old.sources}, {s.id for s in new.sources}
         added = [s for s in new.sources if s.id not in old_ids]
         removed = [s for s in old.sources if s.id not in new_ids]
@@ -605,6 +613,7 @@ async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
     """Poll the due sources, enqueue the digest if due, drain: (summary parts, whether something failed)."""
     parts, failed, started = [], False, to_text(utcnow())
     put_daemon_state(db, "daemon", {"pid": os.getpid(), "started": started, "mode": "once", "jobs": []}, utcnow())
+    reset_websub_states(db)  # we hold the lock: no daemon holds a lease (a killed one left its state behind)
     try:
         cycle = await crawl_and_dedup(config, db, utcnow(), quiet=True, only_due=True)
         fields = cycle_fields(cycle)

@@ -23,13 +23,13 @@ from distillwatch.daemon import Daemon
 from storage import open_db
 from storage.maintenance import daemon_state
 from storage.records import Source, utcnow
-from storage.sources import mark_due, sync_sources
+from storage.sources import PUSH, mark_due, set_websub_state, sync_sources
 from tests.fakes.loopback import serve
 
 
-def rss(now: datetime) -> bytes:
-    """Three dated items an hour apart (a learnable publishing rate), all off topic: nothing to fetch."""
-    items = "".join(f"<item><title>Harbour notice {n}</title><link>http://example.invalid/{n}</link>"
+def rss(now: datetime, base: str) -> bytes:
+    """Three dated items an hour apart (a learnable publishing rate), off topic, with pages on the same server."""
+    items = "".join(f"<item><title>Harbour notice {n}</title><link>{base}/page/{n}</link>"
                     f"<guid>n{n}</guid><pubDate>{format_datetime(now - timedelta(hours=n), usegmt=True)}</pubDate>"
                     f"</item>" for n in range(3))
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
@@ -41,10 +41,15 @@ async def start_feeds(hits: Counter) -> tuple[web.AppRunner, int]:
         hits[name] += 1
         if name == "broken":
             return web.Response(status=500, text="down")
-        return web.Response(body=rss(utcnow()), content_type="application/rss+xml")
+        return web.Response(body=rss(utcnow(), f"http://{request.host}"), content_type="application/rss+xml")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body><p>The harbour closes for repairs on Monday.</p></body></html>",
+                            content_type="text/html")
 
     app = web.Application()
     app.router.add_get("/{name}.xml", feed)
+    app.router.add_get("/page/{n}", page)
     return await serve(app)
 
 
@@ -84,6 +89,9 @@ def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp
         db = open_db(config.storage_path)
         sync_sources(db, [sources["late"]], utcnow())
         mark_due(db, [sources["late"].id], utcnow() + timedelta(days=1))
+        # A daemon killed with SIGKILL left "steady" marked as fed by a WebSub lease: stale after a restart.
+        sync_sources(db, [sources["steady"]], utcnow())
+        set_websub_state(db, [sources["steady"].id], PUSH, expires=utcnow() + timedelta(days=1))
         db.close()
         daemon = Daemon(config, loader=lambda: replace(config, sources=(*config.sources, sources["late"])))
         task = asyncio.ensure_future(daemon.run())
@@ -115,6 +123,8 @@ def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp
     assert quiet_hits == 1  # polled once at start; never due again in the test
     # Each plan is at least schedule.min_interval (5 minutes, less 10% jitter) ahead, not the tick.
     assert all(nxt > read_at + timedelta(minutes=4) for nxt, _ in first.values())
+    # "steady" publishes hourly: its plan is the learned half hour, not the 6 h of a pushed source's fallback.
+    assert first["steady"][0] < read_at + timedelta(minutes=40)
     # Backoff: the wait after the second consecutive failure is about twice the first (jitter is ±10%).
     wait1 = (first["broken"][0] - first["broken"][1]).total_seconds()
     wait2 = (second["broken"][0] - second["broken"][1]).total_seconds()
