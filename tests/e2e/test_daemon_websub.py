@@ -11,24 +11,18 @@ the subscription gives the source back to normal polling at once.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from html import escape
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
-from aiohttp import web
-
-from distillwatch.config import Config, ScheduleConfig, Secrets, TelegramConfig, WebSubConfig, load_config
+from distillwatch.config import Config, ScheduleConfig
 from distillwatch.daemon import Daemon
 from storage import open_db
-from storage.records import Source
-from tests.fakes.loopback import serve
+from tests.fakes.feed_site import CHANNEL, FeedSite, push_daemon_config
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.fakes.websub_hub import FakeHub
 
-CHANNEL = "@distill_watch"
 # Written for this test: off topic (whisky), then on topic under the default rules (a lab, distillation,
 # a dispute), then a forgery.
 STORIES = {
@@ -42,82 +36,6 @@ STORIES = {
                "A forged push claims that Google DeepMind accused a lab of a distillation attack on Gemini "
                "through stolen accounts; no hub ever signed it."),
 }
-FILLER = ("Officials in several capitals are weighing new rules, and industry groups expect hearings on the "
-          "matter before the end of the session, according to people familiar with the plans.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class FeedSite:
-    """The publisher: an Atom feed naming the hub, and article pages; counts feed fetches."""
-
-    hub_url: str = ""
-    entries: list[str] = field(default_factory=lambda: ["first"])
-    feed_fetches: int = 0
-    port: int = 0
-    _runner: web.AppRunner | None = None
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    @property
-    def topic(self) -> str:
-        return self.url("/feed.atom")
-
-    def feed(self, keys: list[str]) -> bytes:
-        entries = "".join(
-            f"<entry><title>{escape(STORIES[k][0])}</title><link rel='alternate' href='{self.url('/a/' + k)}'/>"
-            f"<id>urn:loopback:{k}</id><updated>{datetime.now(UTC).isoformat()}</updated>"
-            f"<summary>Teaser.</summary></entry>" for k in keys)
-        return (f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
-                f"<title>Loopback Wire</title><id>urn:loopback</id><link rel='hub' href='{self.hub_url}'/>"
-                f"<link rel='self' href='{self.topic}'/><updated>{datetime.now(UTC).isoformat()}</updated>"
-                f"{entries}</feed>").encode()
-
-    async def _feed(self, request: web.Request) -> web.Response:
-        self.feed_fetches += 1
-        return web.Response(body=self.feed(self.entries), content_type="application/atom+xml")
-
-    async def _article(self, request: web.Request) -> web.Response:
-        title, lead = STORIES[request.match_info["key"]]
-        html = (f"<!doctype html><html lang='en'><head><title>{escape(title)}</title></head><body><article>"
-                f"<h1>{escape(title)}</h1><p>{escape(lead)}</p><p>{FILLER}</p></article></body></html>")
-        return web.Response(text=html, content_type="text/html")
-
-    async def __aenter__(self) -> FeedSite:
-        app = web.Application()
-        app.router.add_get("/feed.atom", self._feed)
-        app.router.add_get("/a/{key}", self._article)
-        self._runner, self.port = await serve(app)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
-def daemon_config(tmp: Path, site: FeedSite, fake: FakeTelegramServer | None = None) -> Config:
-    base = load_config(None, env={})
-    port = free_port()
-    config = replace(
-        base,
-        sources=(Source(site.topic, name="Loopback Wire", priority=2),),  # priority 2: breaking at once
-        network=replace(base.network, allow_private_addresses=True, timeout=10.0, obey_robots=False),
-        schedule=ScheduleConfig(tick=1, digest_time="23:59"),
-        websub=WebSubConfig(enabled=True, listen_port=port, callback_url=f"http://127.0.0.1:{port}/websub"),
-        storage_path=tmp / "dw.db",
-        outbox_dir=tmp / "out",
-        origin="test",
-    )
-    if fake is not None:
-        config = replace(config, telegram=TelegramConfig(channel=CHANNEL, api_base_url=fake.base_url),
-                         secrets=Secrets(telegram_token=fake.token))
-    return config
 
 
 async def until(check: Callable[[], object], what: str, timeout: float = 30.0) -> None:
@@ -146,9 +64,9 @@ def titles(config: Config) -> set[str]:
 
 def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path, restore_logging):
     async def scenario():
-        async with FakeHub(lease_seconds=4) as hub, FeedSite() as site, FakeTelegramServer() as fake:
+        async with FakeHub(lease_seconds=4) as hub, FeedSite(STORIES, entries=["first"]) as site, FakeTelegramServer() as fake:
             site.hub_url = hub.url
-            config = daemon_config(tmp_path, site, fake)
+            config = push_daemon_config(tmp_path, site, fake)
             daemon = Daemon(config, loader=lambda: replace(config, sources=()))
             runner = asyncio.ensure_future(daemon.run())
             try:
@@ -197,9 +115,9 @@ def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path,
 
 def test_a_denied_subscription_goes_back_to_normal_polling_at_once(tmp_path: Path):
     async def scenario():
-        async with FakeHub(deny=True) as hub, FeedSite() as site:
+        async with FakeHub(deny=True) as hub, FeedSite(STORIES, entries=["first"]) as site:
             site.hub_url = hub.url
-            config = daemon_config(tmp_path, site)
+            config = push_daemon_config(tmp_path, site)
             daemon = Daemon(config)
             runner = asyncio.ensure_future(daemon.run())
             try:
