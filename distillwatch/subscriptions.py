@@ -92,7 +92,10 @@ class PushService:
                 entry = wanted.setdefault(topic, Topic(hub, []))
                 entry.sources.append(source_id)
         for topic in [t for t in self.topics if t not in wanted]:
-            await self._drop(topic)
+            entry = await self._drop(topic)
+            still = [sid for sid in entry.sources if sid in wanted_ids]
+            if still:  # the feed stopped naming a hub: its fallback plan may lie hours ahead
+                mark_due(self.db, still, now)
         for topic, entry in wanted.items():
             known = self.topics.get(topic)
             if known is not None and known.hub == entry.hub:
@@ -138,19 +141,20 @@ class PushService:
             set_websub_state(self.db, entry.sources, "pending")
         log.info("websub: subscribe sent", extra={"url": topic, "hub": entry.hub, "sources": len(entry.sources)})
 
-    async def _drop(self, topic: str) -> None:
-        """A source the config no longer has: tell the hub, forget the topic."""
+    async def _drop(self, topic: str) -> Topic:
+        """A topic no longer wanted (its source removed, or its feed names no hub now): tell the hub, forget it."""
         assert self.subscriber is not None
         entry = self.topics.pop(topic)
         sub = self.subscriber.by_topic(topic)
         set_websub_state(self.db, entry.sources, "")
         if sub is None or sub.state in ("denied", "unsubscribed"):
-            return
+            return entry
         try:
             await self.subscriber.unsubscribe(topic)
             log.info("websub: unsubscribe sent", extra={"url": topic, "hub": sub.hub})
         except (TimeoutError, WebSubError, aiohttp.ClientError, OSError) as exc:
             log.warning("websub: unsubscribe failed: %s", " ".join(str(exc).split()), extra={"url": topic})
+        return entry
 
     def _lost(self, entry: Topic, sub: Subscription, why: str) -> None:
         """Back to normal polling now: the source may have gone without a check for max_interval."""

@@ -49,7 +49,7 @@ async def until(check: Callable[[], object], what: str, timeout: float = 30.0) -
 def source_row(config: Config | Path) -> dict:
     db = open_db(config if isinstance(config, Path) else config.storage_path)
     try:
-        return next(db.query("select * from sources"))
+        return next(db.query("select * from sources"), {})
     finally:
         db.close()
 
@@ -72,7 +72,7 @@ def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path,
             try:
                 # The first poll finds the feed's hub; the daemon subscribes and answers the challenge.
                 await until(lambda: hub.subscribers.get(site.topic), "the verified subscription")
-                await until(lambda: source_row(config)["websub_state"] == "push", "state push")
+                await until(lambda: source_row(config).get("websub_state") == "push", "state push")
                 assert hub.verified[0][0] == "subscribe" and hub.verified[0][2] == 200
                 assert titles(config) == set()  # the feed's one entry is off topic
                 fetches = site.feed_fetches
@@ -132,3 +132,26 @@ def test_a_denied_subscription_goes_back_to_normal_polling_at_once(tmp_path: Pat
     code, row, hub = asyncio.run(scenario())
     assert code == 0 and hub.verified[0][0] == "denied" and hub.subscribers == {}
     assert row["websub_state"] == "" and row["websub_error"] == "denied by the hub: not allowed"
+
+
+def test_a_lease_the_hub_stops_renewing_lapses_into_normal_polling(tmp_path: Path):
+    async def scenario():
+        async with FakeHub(lease_seconds=3) as hub, FeedSite(STORIES, entries=["first"]) as site:
+            site.hub_url = hub.url
+            config = push_daemon_config(tmp_path, site)
+            daemon = Daemon(config)
+            runner = asyncio.ensure_future(daemon.run())
+            try:
+                await until(lambda: source_row(config).get("websub_state") == "push", "state push")
+                hub.silent = True  # renewals are accepted but never verified
+                fetches = site.feed_fetches
+                await until(lambda: site.feed_fetches > fetches, "the poll after the lease ended", timeout=20)
+                row = source_row(config)
+            finally:
+                daemon.request_stop("test")
+                code = await runner
+            return code, row, hub
+
+    code, row, hub = asyncio.run(scenario())
+    assert code == 0 and row["websub_state"] == "" and row["websub_error"] == "lease ended"
+    assert len([f for f in hub.requests if f["hub.mode"] == "subscribe"]) >= 2  # the renewal was asked for

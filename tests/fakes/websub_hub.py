@@ -26,6 +26,7 @@ class FakeHub:
     requests: list[dict] = field(default_factory=list)  # every subscribe/unsubscribe form, in order
     verified: list[tuple[str, str, int]] = field(default_factory=list)  # (mode, callback, status)
     deny: bool = False
+    silent: bool = False  # accept requests (202) but never verify them: a hub that stopped working
     lease_seconds: int = 3600
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -38,6 +39,8 @@ class FakeHub:
     async def handle(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
         self.requests.append(form)
+        if self.silent:
+            return web.Response(status=202)
         task = asyncio.get_running_loop().create_task(self._verify(form))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
