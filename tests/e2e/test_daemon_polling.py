@@ -24,7 +24,7 @@ from storage import open_db
 from storage.maintenance import daemon_state
 from storage.records import Source, utcnow
 from storage.sources import PUSH, mark_due, set_websub_state, sync_sources
-from tests.fakes.loopback import serve
+from tests.fakes.loopback import running, serve, until
 
 
 def rss(now: datetime, base: str) -> bytes:
@@ -64,14 +64,6 @@ def next_checks(path: Path) -> dict[str, tuple[datetime, datetime | None]]:
             for name, nxt, err in rows if nxt}
 
 
-async def until(check, what: str, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp_path: Path, restore_logging):
     hits: Counter = Counter()
 
@@ -94,8 +86,7 @@ def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp
         set_websub_state(db, [sources["steady"].id], PUSH, expires=utcnow() + timedelta(days=1))
         db.close()
         daemon = Daemon(config, loader=lambda: replace(config, sources=(*config.sources, sources["late"])))
-        task = asyncio.ensure_future(daemon.run())
-        try:
+        async with running(daemon) as task:
             # Never polled: due at once.
             await until(lambda: {"steady", "quiet", "broken"} <= set(hits), "the first polls")
             await until(lambda: len(next_checks(config.storage_path)) >= 3, "the first plans")
@@ -112,10 +103,8 @@ def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp
             daemon.reload()
             await until(lambda: hits["late"] == 1, "the reloaded source's poll")
             state = daemon_state(daemon.db)
-        finally:
-            daemon.request_stop("test")
-            code = await task
-            await runner.cleanup()
+        code = task.result()
+        await runner.cleanup()
         return code, first, read_at, second, quiet_hits, state
 
     code, first, read_at, second, quiet_hits, state = asyncio.run(scenario())

@@ -11,7 +11,6 @@ the subscription gives the source back to normal polling at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from distillwatch.config import Config, ScheduleConfig
 from distillwatch.daemon import Daemon
 from storage import open_db
 from tests.fakes.feed_site import CHANNEL, FeedSite, push_daemon_config
+from tests.fakes.loopback import running, until
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.fakes.websub_hub import FakeHub
 
@@ -36,14 +36,6 @@ STORIES = {
                "A forged push claims that Google DeepMind accused a lab of a distillation attack on Gemini "
                "through stolen accounts; no hub ever signed it."),
 }
-
-
-async def until(check: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def source_row(config: Config | Path) -> dict:
@@ -68,8 +60,7 @@ def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path,
             site.hub_url = hub.url
             config = push_daemon_config(tmp_path, site, fake)
             daemon = Daemon(config, loader=lambda: replace(config, sources=()))
-            runner = asyncio.ensure_future(daemon.run())
-            try:
+            async with running(daemon) as runner:
                 # The first poll finds the feed's hub; the daemon subscribes and answers the challenge.
                 await until(lambda: hub.subscribers.get(site.topic), "the verified subscription")
                 await until(lambda: source_row(config).get("websub_state") == "push", "state push")
@@ -94,9 +85,7 @@ def test_push_is_verified_stored_posted_renewed_and_unsubscribed(tmp_path: Path,
                 # A reload that drops the source unsubscribes it.
                 daemon.reload()
                 await until(lambda: site.topic in hub.unsubscribed, "the unsubscription")
-            finally:
-                daemon.request_stop("test")
-                code = await runner
+            code = runner.result()
             return code, forged, signed, stored, posts, row, fetches, site.feed_fetches, renewals
 
     code, forged, signed, stored, posts, row, fetches, fetches_after, renewals = asyncio.run(scenario())
@@ -119,14 +108,11 @@ def test_a_denied_subscription_goes_back_to_normal_polling_at_once(tmp_path: Pat
             site.hub_url = hub.url
             config = push_daemon_config(tmp_path, site)
             daemon = Daemon(config)
-            runner = asyncio.ensure_future(daemon.run())
-            try:
+            async with running(daemon) as runner:
                 await until(lambda: hub.verified, "the hub's denial")
                 await until(lambda: site.feed_fetches >= 2, "the poll after the denial")
                 row = source_row(config)
-            finally:
-                daemon.request_stop("test")
-                code = await runner
+            code = runner.result()
             return code, row, hub
 
     code, row, hub = asyncio.run(scenario())
@@ -140,16 +126,13 @@ def test_a_lease_the_hub_stops_renewing_lapses_into_normal_polling(tmp_path: Pat
             site.hub_url = hub.url
             config = push_daemon_config(tmp_path, site)
             daemon = Daemon(config)
-            runner = asyncio.ensure_future(daemon.run())
-            try:
+            async with running(daemon) as runner:
                 await until(lambda: source_row(config).get("websub_state") == "push", "state push")
                 hub.silent = True  # renewals are accepted but never verified
                 fetches = site.feed_fetches
                 await until(lambda: site.feed_fetches > fetches, "the poll after the lease ended", timeout=20)
                 row = source_row(config)
-            finally:
-                daemon.request_stop("test")
-                code = await runner
+            code = runner.result()
             return code, row, hub
 
     code, row, hub = asyncio.run(scenario())
