@@ -48,6 +48,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     telegram = config.telegram.channel if config.telegram.enabled and config.secrets.telegram_token else "local outbox"
     email = ", ".join(config.email.recipients) if config.email.enabled else "local outbox"
     print(f"  telegram: {telegram}; email: {email}; outbox: {config.outbox_dir}")
+    s, w = config.schedule, config.websub
+    print(f"  polling: each source when due, every {s.min_interval}-{s.max_interval}s (new: {s.poll_interval}s); "
+          f"due sources checked every {s.tick}s")
+    push = f"callback {w.callback_url}, listening on {w.listen_host}:{w.listen_port}" if w.enabled else "off"
+    print(f"  websub push: {push}")
     if config.telegram.enabled and not config.secrets.telegram_token:
         print("  note: [telegram] channel is set but TELEGRAM_BOT_TOKEN is not; posts go to the local outbox")
     return EXIT_OK
