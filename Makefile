@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_dedup
 	$(BIN)/python -m bench.bench_collection
+	$(BIN)/python -m bench.bench_push
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup
