@@ -199,7 +199,9 @@ class Daemon:
         self.shutdown_grace = shutdown_grace
         self.db: Database | None = None
         self.scheduler = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+            # Overlap is refused by `_job`, quietly: a tick that finds the last poll still running is
+            # normal with a short tick, and APScheduler's own refusal (max_instances) logs a warning each time.
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None}
         )
         self.started = utcnow()
         self.polls = 0
@@ -314,7 +316,7 @@ class Daemon:
     async def _job(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         """Every job runs through here: one at a time per name, failures logged, never raised."""
         if name in self._running:
-            log.info("daemon: %s is still running; this run is skipped", name)
+            log.debug("daemon: %s is still running; this run is skipped", name)
             return
         task = asyncio.current_task()
         assert task is not None

@@ -140,7 +140,7 @@ def test_jobs_are_coalesced_single_instance_and_the_first_poll_is_now(tmp_path):
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
         assert {"poll", "digest", "drain", "heartbeat", "housekeeping", "housekeeping-catchup"} == set(jobs)  # no websub
         for job in jobs.values():
-            assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time is None
+            assert job.coalesce and job.misfire_grace_time is None
         assert abs((jobs["poll"].next_run_time - datetime.now(UTC)).total_seconds()) < 5
         # The poll job is a look for due sources every tick; each source's own plan carries the jitter.
         assert jobs["poll"].trigger.interval == timedelta(seconds=60) and jobs["poll"].trigger.jitter is None
@@ -244,3 +244,27 @@ def test_a_failing_job_is_logged_and_does_not_stop_the_others(tmp_path, caplog):
     with caplog.at_level(logging.ERROR, logger="distillwatch.daemon"):
         run(scenario())
     assert [r.getMessage() for r in caplog.records] == ["daemon: drain failed: disk on fire"]
+
+
+def test_a_job_still_running_is_not_started_twice(tmp_path):
+    """Ticks overlap a slow poll: the second run returns at once, the first finishes alone."""
+    async def scenario():
+        daemon = Daemon(config_for(tmp_path, "08:00", "UTC"))
+        release, runs = asyncio.Event(), []
+
+        async def slow() -> None:
+            runs.append("start")
+            await release.wait()
+            runs.append("end")
+
+        first = asyncio.create_task(daemon._job("poll", slow))
+        await asyncio.sleep(0)
+        await daemon._job("poll", slow)  # refused while the first runs
+        assert runs == ["start"]
+        release.set()
+        await first
+        assert runs == ["start", "end"] and "poll" not in daemon._running
+        await daemon._job("poll", slow)  # free again
+        assert runs == ["start", "end", "start", "end"]
+
+    asyncio.run(scenario())
