@@ -25,10 +25,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_dedup
 	$(BIN)/python -m bench.bench_collection
+	$(BIN)/python -m bench.bench_push
 	$(BIN)/python -m bench.bench_daemon
+	$(BIN)/python -m bench.bench_daemon --push
 
 bench-daemon: $(STAMP)
 	$(BIN)/python -m bench.bench_daemon
+	$(BIN)/python -m bench.bench_daemon --push
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup

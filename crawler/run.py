@@ -17,6 +17,8 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner
 
+from crawler.push import MIDDLEWARE as PUSH_MIDDLEWARE
+from crawler.push import PushedFeed
 from crawler.relevance import TopicConfig, TopicMatcher
 from crawler.schedule import PollPolicy
 from crawler.settings import NetworkConfig
@@ -104,6 +106,7 @@ async def crawl(
     extra_settings: dict[str, Any] | None = None,
     policy: PollPolicy | None = None,
     max_pages: int | None = None,
+    pushed: dict[str, PushedFeed] | None = None,
 ) -> CrawlReport:
     """Fetch every source once, store new on-topic articles, record each source's fetch.
 
@@ -112,12 +115,13 @@ async def crawl(
     per-source budget of entries taken in this crawl (`sources test` keeps a trial short).
     `extra_settings` override Scrapy settings; evaluations use it to add a downloader
     middleware that answers article requests to the outside world from loopback.
+    `pushed` maps source ids to WebSub push bodies that stand in for those sources' fetches.
     """
     now = now or utcnow()
     db = open_db(db_path)
     try:
         add_missing_sources(db, sources, now)
-        state = CrawlState(db, TopicMatcher(topic), network, now, progress, policy)
+        state = CrawlState(db, TopicMatcher(topic), network, now, progress, policy, pushed)
         if max_pages is not None:
             state.max_pages = max_pages
         good = []
@@ -130,7 +134,10 @@ async def crawl(
             else:
                 good.append(source)
         if good:
-            runner = AsyncCrawlerRunner({**scrapy_settings(network), **(extra_settings or {})})
+            settings = {**scrapy_settings(network), **(extra_settings or {})}
+            if pushed:
+                settings["DOWNLOADER_MIDDLEWARES"] = {**settings["DOWNLOADER_MIDDLEWARES"], **PUSH_MIDDLEWARE}
+            runner = AsyncCrawlerRunner(settings)
             with _quiet_scrapy():
                 await runner.crawl(SourcesSpider, state=state, sources=good, kinds=KINDS)
             state.finish_all()

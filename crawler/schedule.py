@@ -191,3 +191,20 @@ def plan_next_check(
 
 def _jitter(seconds: float, share: float, rng: random.Random) -> float:
     return max(1.0, seconds * (1 + rng.uniform(-share, share)))
+
+
+def due_batch_limit(sources: int, tick: int, min_interval: int, floor: int = 32) -> int:
+    """How many due sources one daemon tick takes, most overdue first.
+
+    Why: after downtime every source is due at once; one giant poll would hold up pushes,
+    alerts and the next ticks, and hit every server in the same minute. A batch of
+    `sources * tick / min_interval` (never fewer than `floor`) drains any backlog within
+    `min_interval` seconds, which is as often as any source may be polled anyway; the
+    jitter of each source's next check then keeps them spread.
+    """
+    return max(floor, -(-sources * tick // max(1, min_interval)))
+
+
+def push_fallback_interval(configured: int | None, policy: PollPolicy) -> int:
+    """The poll interval of a source fed by WebSub: the longest allowed, in case the hub falls silent."""
+    return max(configured or 0, policy.max_interval)

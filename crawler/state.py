@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from crawler.push import PushedFeed
 from crawler.relevance import TopicMatcher
 from crawler.schedule import Plan, PollPolicy, header_hints, plan_next_check
 from crawler.settings import NetworkConfig
@@ -72,6 +73,7 @@ class SourceRun:
     body_hash_sent: str = ""
     body_hash: str = ""
     websub: tuple[str, str] | None = None  # (hub, topic) when the feed names a hub
+    pushed: PushedFeed | None = None  # a WebSub push answers the source request (crawler/push.py)
 
 
 class CrawlState:
@@ -85,8 +87,10 @@ class CrawlState:
         now: datetime,
         progress: Progress | None = None,
         policy: PollPolicy | None = None,
+        pushed: dict[str, PushedFeed] | None = None,
     ):
         self.db = db
+        self.pushed = pushed or {}
         self.policy = policy or PollPolicy()
         self.max_pages = MAX_PAGES_PER_SOURCE
         self.matcher = matcher
@@ -137,10 +141,12 @@ class CrawlState:
         else:
             report.sources_failed += 1
         complete = run.outcome == "ok" and run.page_failures == 0 and run.pages_left > 0
+        # A push is logged as such, and leaves the validators and body hash of the last poll alone.
+        pushed = run.pushed is not None and run.outcome == "ok"
         result = FetchResult(
             source=run.source.id,
             url=run.source.url,
-            outcome=run.outcome,
+            outcome="push" if pushed else run.outcome,
             status=run.status,
             error=run.error,
             items=run.items,
@@ -153,7 +159,7 @@ class CrawlState:
         record_fetch(self.db, result, self.now, run.plan.after)
         if run.websub is not None:
             set_websub(self.db, run.source.id, *run.websub)
-        if run.outcome == "ok" and (run.body_hash if complete else "") != run.body_hash_sent:
+        if run.outcome == "ok" and not pushed and (run.body_hash if complete else "") != run.body_hash_sent:
             set_body_hash(self.db, run.source.id, run.body_hash if complete else "")
         if run.plan.learned is not None and run.plan.learned != run.learned_before:
             set_learned_interval(self.db, run.source.id, run.plan.learned)

@@ -11,7 +11,8 @@ polling interval, and saves the publisher our polls. The flow (W3C WebSub):
 4. distribution: the hub POSTs new content with `X-Hub-Signature: sha256=<HMAC>`; we
    accept only bodies signed with that subscription's secret and hand them on.
 The subscriber holds no database state: leases are renewed by subscribing again at
-start and before they expire, which hubs treat as idempotent. Hub URLs come from
+start and before they expire, which hubs treat as idempotent; `on_change` tells the
+owner (the daemon, distillwatch/subscriptions.py) when a hub verified or denied one. Hub URLs come from
 strangers' feeds, so they pass the same SSRF check as every crawler request.
 """
 
@@ -41,6 +42,7 @@ SIGNATURES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.
 DEFAULT_LEASE = 10 * 86400
 MAX_PUSH_BYTES = 10 * 1024 * 1024
 OnContent = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
+OnChange = Callable[["Subscription"], None]
 
 
 class WebSubError(ValueError):
@@ -135,8 +137,13 @@ class Subscription:
     expires: datetime | None = None
     reason: str = ""
 
+    @property
+    def renew_margin(self) -> timedelta:
+        """How long before the lease ends to renew: a tenth of it, at least a minute or half a short one."""
+        return timedelta(seconds=max(self.lease_seconds // 10, min(60, self.lease_seconds // 2)))
+
     def due_for_renewal(self, now: datetime) -> bool:
-        return self.expires is None or now >= self.expires - timedelta(seconds=self.lease_seconds // 10)
+        return self.expires is None or now >= self.expires - self.renew_margin
 
 
 @dataclass
@@ -145,7 +152,8 @@ class Subscriber:
 
     `callback_base` is our public URL prefix (`https://host/websub`); each subscription
     gets `<callback_base>/<random id>`. `on_content(topic, body, headers)` gets every
-    correctly signed push; the daemon's handler marks that source due and polls it.
+    correctly signed push (it should return quickly: the hub waits for our answer);
+    `on_change(subscription)` hears of every verification, denial and unsubscription.
     """
 
     callback_base: str
@@ -154,6 +162,7 @@ class Subscriber:
     user_agent: str = "distillwatch"
     timeout: float = 30.0
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    on_change: OnChange | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/websub/{sid}", self._verify), web.post("/websub/{sid}", self._receive)]
@@ -167,6 +176,8 @@ class Subscriber:
         sid = next((k for k, s in self.subscriptions.items() if s is current), None) or secrets.token_urlsafe(18)
         sub = Subscription(hub=hub, topic=topic, callback=f"{self.callback_base.rstrip('/')}/{sid}",
                            secret=current.secret if current else secrets.token_hex(32), lease_seconds=lease_seconds)
+        if current is not None and current.state == "active" and current.hub == hub:
+            sub.state, sub.expires = "active", current.expires  # a renewal in flight does not end the lease
         self.subscriptions[sid] = sub
         await self._send(sub, "subscribe")
         return sub
@@ -200,6 +211,7 @@ class Subscriber:
         if mode == "denied":
             sub.state, sub.reason = "denied", q.get("hub.reason", "")
             log.warning("crawler: websub denied: topic=%s hub=%s reason=%s", sub.topic, sub.hub, sub.reason)
+            self._changed(sub)
             return web.Response(status=200)
         if mode not in ("subscribe", "unsubscribe") or "hub.challenge" not in q:
             return web.Response(status=404)
@@ -211,7 +223,15 @@ class Subscriber:
             sub.state, sub.expires = "active", utcnow() + timedelta(seconds=sub.lease_seconds)
         else:
             sub.state = "unsubscribed"
+        self._changed(sub)
         return web.Response(text=q["hub.challenge"], content_type="text/plain")
+
+    def _changed(self, sub: Subscription) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(sub)
+            except Exception as exc:  # the owner's bookkeeping failing must not fail the hub's request
+                log.warning("crawler: websub state handler failed: topic=%s error=%s", sub.topic, exc)
 
     async def _receive(self, request: web.Request) -> web.Response:
         """The hub's POST of new content: passed on only when signed with our secret.

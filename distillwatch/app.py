@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -21,8 +21,9 @@ from bot.archive import ArchiveReport, build_archive
 from bot.email import Unsubscribe, should_send
 from bot.files import FileSender
 from bot.outbox import DrainReport, Sender, close_senders, drain, enqueue_digest
+from crawler.push import PushedFeed
 from crawler.run import CrawlReport, crawl
-from crawler.schedule import PollPolicy
+from crawler.schedule import PollPolicy, push_fallback_interval
 from dedup.engine import DedupEngine
 from digests.render import RenderedDigest, render_digest
 from digests.select import StoryView, select_stories
@@ -30,8 +31,8 @@ from distillwatch.config import Config
 from distillwatch.progress import Progress
 from storage import open_db
 from storage.groups import export_rows
-from storage.records import utcnow
-from storage.sources import due_sources, sync_sources
+from storage.records import Source, utcnow
+from storage.sources import due_sources, push_source_ids, sync_sources
 
 
 @dataclass
@@ -59,16 +60,39 @@ def poll_policy(config: Config) -> PollPolicy:
     return PollPolicy(default_interval=s.poll_interval, min_interval=s.min_interval, max_interval=s.max_interval)
 
 
+def polled_as(config: Config, db: Database, sources: list[Source], now: datetime) -> list[Source]:
+    """The sources as this crawl plans them: one fed by a running WebSub lease is polled
+    only as a fallback, at the longest interval (crawler/schedule.py)."""
+    pushed = push_source_ids(db, now)
+    if not pushed:
+        return sources
+    policy = poll_policy(config)
+    return [replace(s, interval=push_fallback_interval(s.interval, policy)) if s.id in pushed else s
+            for s in sources]
+
+
 async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = None,
-                          quiet: bool = False, only_due: bool = False) -> CycleReport:
+                          quiet: bool = False, only_due: bool = False, limit: int | None = None,
+                          pushed: dict[str, PushedFeed] | None = None, sync: bool = True) -> CycleReport:
     """One polling pass over every configured source (with `only_due`, over those whose next
-    check has come), then place the new articles."""
+    check has come, at most `limit` of them, most overdue first), then place the new articles.
+
+    With `pushed`, only those sources are crawled, each from its WebSub push body. `sync=False`
+    skips matching the stored sources to config (the daemon does it once per config, not per tick).
+    """
     started = time.monotonic()
     now = now or utcnow()
-    sync_sources(db, list(config.sources), now)
-    sources = due_sources(db, list(config.sources), now) if only_due else list(config.sources)
+    if sync:
+        sync_sources(db, list(config.sources), now)
+    if pushed is not None:
+        sources = [s for s in config.sources if s.id in pushed]
+    elif only_due:
+        sources = due_sources(db, list(config.sources), now, limit)
+    else:
+        sources = list(config.sources)
     if not sources:  # nothing due: skip the crawl and the dedup engine's index rebuild
         return CycleReport(crawl=CrawlReport(), seconds=time.monotonic() - started)
+    sources = polled_as(config, db, sources, now)
     bar = Progress("crawl", len(sources), quiet=quiet)
 
     def on_progress(event: str, info: dict) -> None:
@@ -77,7 +101,7 @@ async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = N
 
     report = await crawl(
         sources, config.storage_path, config.topic, config.network, now=now, progress=on_progress,
-        policy=poll_policy(config),
+        policy=poll_policy(config), pushed=pushed,
     )
     bar.close()
     engine = DedupEngine(db, source_priority=source_priorities(config))

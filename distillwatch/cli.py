@@ -48,6 +48,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     telegram = config.telegram.channel if config.telegram.enabled and config.secrets.telegram_token else "local outbox"
     email = ", ".join(config.email.recipients) if config.email.enabled else "local outbox"
     print(f"  telegram: {telegram}; email: {email}; outbox: {config.outbox_dir}")
+    s, w = config.schedule, config.websub
+    print(f"  polling: each source when due, every {s.min_interval}-{s.max_interval}s (new: {s.poll_interval}s); "
+          f"due sources checked every {s.tick}s")
+    push = f"callback {w.callback_url}, listening on {w.listen_host}:{w.listen_port}" if w.enabled else "off"
+    print(f"  websub push: {push}")
     if config.telegram.enabled and not config.secrets.telegram_token:
         print("  note: [telegram] channel is set but TELEGRAM_BOT_TOKEN is not; posts go to the local outbox")
     return EXIT_OK
@@ -166,16 +171,13 @@ def cmd_telegram_enable(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     """List the configured sources with their polling state (the default when no subcommand is given)."""
     from distillwatch.app import open_database
-    from storage.sources import source_rows
+    from distillwatch.status import source_lines
+    from storage.records import utcnow
 
     config = _config(args)
     db = open_database(config)
-    stored = {row["id"]: row for row in source_rows(db, enabled_only=False)}
-    for source in config.sources:
-        row = stored.get(source.id, {})
-        learned = f"{row['learned_interval'] // 60}m" if row.get("learned_interval") else "-"
-        print(f"{source.id}  {source.kind:9} p{source.priority}  next {row.get('next_check_at') or 'now':25}  "
-              f"every ~{learned:5} errors {row.get('error_count') or 0}  {source.name}  {source.url}")
+    for line in source_lines(config, db, utcnow()):
+        print(line)
     print(f"sources: {len(config.sources)}", file=sys.stderr)
     return EXIT_OK
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.relevance import TopicConfig, TopicRule
@@ -37,11 +38,23 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class ScheduleConfig:
     poll_interval: int = 900  # seconds: a source's interval until its publishing rate is known
+    tick: int = 60  # seconds between the daemon's looks for due sources (at most min_interval)
     min_interval: int = 300  # adaptive polling never checks a source more often than this ...
     max_interval: int = 21600  # ... nor less often than this (server hints and backoff aside)
     digest_time: str = "08:00"
     timezone: str = "UTC"
     digest_period_hours: int = 24
+
+
+@dataclass(frozen=True)
+class WebSubConfig:
+    """The daemon's WebSub callback server; hubs reach it at `callback_url` (through a proxy, say)."""
+
+    enabled: bool = False
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8790
+    callback_url: str = ""  # public base; `<callback_url>/<id>` must reach `/websub/<id>` on the listener
+    lease_seconds: int = 864000  # asked of hubs; they may grant less, renewed before it ends
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ class Config:
     topic: TopicConfig
     network: NetworkConfig = NetworkConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    websub: WebSubConfig = WebSubConfig()
     breaking: BreakingConfig = BreakingConfig()
     telegram: TelegramConfig = TelegramConfig()
     email: EmailConfig = EmailConfig()
@@ -203,12 +217,13 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
                  env: dict[str, str] | None = None) -> Config:
     v = _Validator()
     known = {"sources", "topic", "network", "schedule", "breaking", "telegram", "email", "archive", "storage", "outbox",
-             "logging", "housekeeping", "metrics"}
+             "logging", "housekeeping", "websub", "metrics"}
     v.unknown_keys(data, known, "")
     sources = tuple(_sources(v, data.get("sources", [])))
     topic = _topic(v, v.table(data, "topic"))
     network = _network(v, v.table(data, "network"))
     schedule = _schedule(v, v.table(data, "schedule"))
+    websub = _websub(v, v.table(data, "websub"))
     breaking = _breaking(v, v.table(data, "breaking"))
     telegram = _telegram(v, v.table(data, "telegram"))
     email = _email(v, v.table(data, "email"))
@@ -236,6 +251,7 @@ def parse_config(data: dict[str, Any], origin: str = "<dict>", base: Path | None
         topic=topic,
         network=network,
         schedule=schedule,
+        websub=websub,
         breaking=breaking,
         telegram=telegram,
         email=email,
@@ -411,13 +427,39 @@ def _schedule(v: _Validator, data: dict) -> ScheduleConfig:
     max_interval = v.int(data, "max_interval", "schedule", d.max_interval, minimum=60)
     if min_interval is not None and max_interval is not None and min_interval > max_interval:
         v.fail("schedule.max_interval", f"must be at least schedule.min_interval ({min_interval}), got {max_interval}")
+    tick = v.int(data, "tick", "schedule", d.tick, minimum=1)
+    if tick is not None and min_interval is not None and tick > min_interval:
+        v.fail("schedule.tick", f"must be at most schedule.min_interval ({min_interval}), got {tick}")
     return ScheduleConfig(
         poll_interval=v.int(data, "poll_interval", "schedule", d.poll_interval, minimum=60),
+        tick=tick,
         min_interval=min_interval,
         max_interval=max_interval,
         digest_time=digest_time,
         timezone=timezone,
         digest_period_hours=v.int(data, "digest_period_hours", "schedule", d.digest_period_hours, minimum=1),
+    )
+
+
+def _websub(v: _Validator, data: dict) -> WebSubConfig:
+    d = WebSubConfig()
+    v.unknown_keys(data, set(d.__dataclass_fields__), "websub")
+    enabled = v.bool(data, "enabled", "websub", d.enabled)
+    port = v.int(data, "listen_port", "websub", d.listen_port, minimum=1)
+    if port is not None and port > 65535:
+        v.fail("websub.listen_port", f"must be at most 65535, got {port}")
+    callback = v.str(data, "callback_url", "websub", d.callback_url)
+    parsed = urlsplit(callback)
+    if callback and (parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query):
+        v.fail("websub.callback_url", f"must be an http(s) URL without a query, got {callback!r}")
+    elif enabled and not callback:
+        v.fail("websub.callback_url", "must be set when websub.enabled is true (the public URL hubs call back)")
+    return WebSubConfig(
+        enabled=enabled,
+        listen_host=v.str(data, "listen_host", "websub", d.listen_host),
+        listen_port=port if port is not None else d.listen_port,
+        callback_url=callback,
+        lease_seconds=v.int(data, "lease_seconds", "websub", d.lease_seconds, minimum=60) or d.lease_seconds,
     )
 
 

@@ -2,14 +2,24 @@
 
 One asyncio loop drives everything through APScheduler's AsyncIOScheduler:
 
-  poll          `crawl_and_dedup` every `schedule.poll_interval` s, first run at start; then the digest check
+  poll          every `schedule.tick` s (first at start): crawl the sources that are due, then alerts and
+                the digest check. Each source has its own next check (crawler/schedule.py: publishing
+                rate within min/max_interval, server hints, backoff, jitter); never-polled sources and
+                sources added by SIGHUP are due at once. After downtime the overdue sources go in
+                batches, most overdue first (`due_batch_limit`), so a catch-up is spread over at most
+                `min_interval` s; Scrapy's global and per-domain limits bound the concurrency.
+  websub        with `[websub] enabled`: subscribe to the hubs polls discovered, renew leases before
+                they end, unsubscribe removed sources (distillwatch/subscriptions.py). A verified push
+                runs the pipeline at once for its source (a task of its own, not a job); a pushed
+                source is still polled, at `max_interval`, and polled normally again when its lease
+                is lost.
   digest        cron at `schedule.digest_time` in `schedule.timezone`
   drain         the outbox every 15 s (a no-op query when nothing is due)
   heartbeat     every 60 s: publish the jobs and their next run times in `daemon_state` for `status`
   housekeeping  daily: ANALYZE/optimize, prune old raw HTML, online backup, keep the last N backups
 
 Every job is coalesced with no misfire limit (a job that is late for any reason runs
-once, not once per missed time) and runs one instance at a time; polls get jitter.
+once, not once per missed time) and runs one instance at a time; the jitter is per source.
 
 Digests go out once per day however often the process restarts: the outbox's
 idempotency key `digest:<local date>` is the record of what was sent, and after every
@@ -50,6 +60,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from bot.outbox import Sender, close_senders, drain
+from crawler.push import PushedFeed
+from crawler.schedule import due_batch_limit
 from distillwatch.app import (
     CycleReport,
     Edition,
@@ -66,6 +78,7 @@ from distillwatch.app import (
 from distillwatch.config import Config, HousekeepingConfig
 from distillwatch.lock import InstanceLock, LockHeld
 from distillwatch.logs import LogConfig, setup_logging
+from distillwatch.subscriptions import SYNC_EVERY, PushService
 from storage import open_db
 from storage.health import delivery_key_exists, due_delivery_count
 from storage.maintenance import (
@@ -77,7 +90,7 @@ from storage.maintenance import (
     put_daemon_state,
 )
 from storage.records import utcnow
-from storage.sources import sync_sources
+from storage.sources import mark_due, reset_websub_states, sync_sources
 from storage.timeutil import to_text
 
 log = logging.getLogger("distillwatch.daemon")
@@ -186,7 +199,9 @@ class Daemon:
         self.shutdown_grace = shutdown_grace
         self.db: Database | None = None
         self.scheduler = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+            # Overlap is refused by `_job`, quietly: a tick that finds the last poll still running is
+            # normal with a short tick, and APScheduler's own refusal (max_instances) logs a warning each time.
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None}
         )
         self.started = utcnow()
         self.polls = 0
@@ -197,6 +212,9 @@ class Daemon:
         self.senders: dict[str, Sender] | None = None  # kept for the process: the rate limits live in them
         self._senders_stale = False
         self.bot_app = None  # telegram.ext.Application while the bot runs
+        self.push: PushService | None = None  # the WebSub callback server while it runs
+        self._synced: Config | None = None  # the config whose sources are in the sources table
+        self.pushes = 0
         self.metrics = None  # distillwatch.metrics.DaemonMetrics while the endpoint serves
 
     # ---- lifecycle ----
@@ -205,6 +223,7 @@ class Daemon:
         """Start the jobs, serve until SIGTERM/SIGINT, stop cleanly; the exit code."""
         loop = asyncio.get_running_loop()
         self.db = open_database(self.config)
+        reset_websub_states(self.db)  # leases died with the process that held their secrets
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -212,6 +231,7 @@ class Daemon:
             self._add_jobs(utcnow())
             await self._start_metrics()
             self.scheduler.start()
+            await self._start_websub()
             await self._start_bot()
             self.publish()
             log.info("daemon: started", extra={"pid": os.getpid(), "db": str(self.config.storage_path),
@@ -236,6 +256,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         self._stopping = True
         self.scheduler.pause()
+        await self._stop_websub()
         await self._stop_bot()
         deadline = time.monotonic() + self.shutdown_grace
         force = asyncio.ensure_future(self._force.wait())
@@ -269,6 +290,9 @@ class Daemon:
     def _add_jobs(self, now: datetime) -> None:
         s, add = self.config.schedule, self.scheduler.add_job
         add(self._job, self._poll_trigger(), args=("poll", self._poll), id="poll", name="poll", next_run_time=now)
+        if self.config.websub.enabled:
+            add(self._job, IntervalTrigger(seconds=SYNC_EVERY), args=("websub", self._websub_sync), id="websub",
+                name="websub", next_run_time=now)
         add(self._job, self._digest_trigger(), args=("digest", self._digest_check), id="digest", name="digest")
         add(self._job, IntervalTrigger(seconds=DRAIN_EVERY), args=("drain", self._drain), id="drain", name="drain")
         add(self._job, IntervalTrigger(seconds=HEARTBEAT_EVERY), args=("heartbeat", self._heartbeat),
@@ -278,11 +302,11 @@ class Daemon:
         if housekeeping_due(self.config.storage_path, now):
             add(self._job, DateTrigger(now + HOUSEKEEPING_CATCHUP_DELAY), args=("housekeeping", self._housekeeping),
                 id="housekeeping-catchup", name="housekeeping (overdue)")
-        log.debug("daemon: poll every %ss, digest at %s %s", s.poll_interval, s.digest_time, s.timezone)
+        log.debug("daemon: due sources every %ss, digest at %s %s", s.tick, s.digest_time, s.timezone)
 
     def _poll_trigger(self) -> IntervalTrigger:
-        interval = self.config.schedule.poll_interval
-        return IntervalTrigger(seconds=interval, jitter=min(30, interval // 10))
+        """A look for due sources every tick; the spread comes from each source's own jittered next check."""
+        return IntervalTrigger(seconds=self.config.schedule.tick)
 
     def _digest_trigger(self) -> CronTrigger:
         hours, minutes = _hh_mm(self.config.schedule.digest_time)
@@ -295,7 +319,7 @@ class Daemon:
     async def _job(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         """Every job runs through here: one at a time per name, failures logged, never raised."""
         if name in self._running:
-            log.info("daemon: %s is still running; this run is skipped", name)
+            log.debug("daemon: %s is still running; this run is skipped", name)
             return
         task = asyncio.current_task()
         assert task is not None
@@ -314,24 +338,103 @@ class Daemon:
                 self.metrics.observe_job(name, time.monotonic() - started)
 
     async def _poll(self) -> None:
+        """One tick: crawl the due sources (a batch, most overdue first), then alerts and the digest check."""
         assert self.db is not None
+        s = self.config.schedule
+        limit = due_batch_limit(len(self.config.sources), s.tick, s.min_interval)
+        crawled, config = False, self.config
         try:
-            cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True)
+            cycle = await crawl_and_dedup(config, self.db, utcnow(), quiet=True, only_due=True, limit=limit,
+                                          sync=self._synced is not config)
+            self._synced = config
         except Exception as exc:
             log.error("daemon: poll failed: %s", one_line(exc), exc_info=True)
         else:
             fields = cycle_fields(cycle)
-            log.info("daemon: poll done", extra=fields)
-            put_daemon_state(self.db, "last_poll", {"at": to_text(utcnow()), **fields}, utcnow())
+            crawled = bool(fields["sources_ok"] or fields["sources_unchanged"] or fields["sources_failed"])
+            if crawled:
+                log.info("daemon: poll done", extra=fields)
+                put_daemon_state(self.db, "last_poll", {"at": to_text(utcnow()), **fields}, utcnow())
+            else:
+                log.debug("daemon: no source due")
         self.polls += 1
         if self._stopping:
             return
         self.publish()
-        await self._alert_check()
+        if crawled:
+            await self._alert_check()
+            self._websub_soon()  # the poll may have discovered a hub
         await self._digest_check()
         if self._poll_again:
             self._poll_again = False
             self._poll_soon()
+
+    # ---- WebSub ----
+
+    async def _start_websub(self) -> None:
+        """Serve the callback when enabled; a port in use is one error line and polling carries on."""
+        if not self.config.websub.enabled:
+            return
+        assert self.db is not None
+        service = PushService(self.config.websub, self.config.network, self.db, self._on_push, self._websub_by)
+        try:
+            await service.start()
+        except OSError as exc:
+            log.error("daemon: websub callback server not started: %s", one_line(exc))
+            await service.stop()
+            self.scheduler.remove_job("websub")
+            return
+        self.push = service
+
+    async def _stop_websub(self) -> None:
+        if self.push is not None:
+            push, self.push = self.push, None
+            try:
+                await push.stop()
+            except Exception as exc:
+                log.warning("daemon: websub stop: %s", one_line(exc))
+
+    async def _websub_sync(self) -> None:
+        if self.push is None:
+            return
+        wanted = {s.id for s in self.config.sources if s.kind == "feed"}
+        self._websub_by(await self.push.sync(wanted, utcnow()), earlier_only=False)
+
+    def _websub_by(self, when: datetime, earlier_only: bool = True) -> None:
+        """Run the websub job by `when` (a lease to renew); with earlier_only, never later than planned."""
+        job = self.scheduler.get_job("websub") if not self._stopping else None
+        if job is None or (earlier_only and job.next_run_time is not None and job.next_run_time <= when):
+            return
+        self.scheduler.modify_job("websub", next_run_time=when)
+
+    def _websub_soon(self) -> None:
+        if self.push is not None:
+            self._websub_by(utcnow() + timedelta(seconds=1))
+
+    def _on_push(self, source_ids: list[str], feed: PushedFeed) -> None:
+        """A verified push: the pipeline for its sources now, in a task the shutdown waits for like a job."""
+        if self._stopping:
+            assert self.db is not None
+            mark_due(self.db, source_ids, utcnow())  # polled at the next start instead
+            return
+        self.pushes += 1
+        name = f"push #{self.pushes}"
+        task = asyncio.ensure_future(self._pushed(source_ids, feed))
+        self._running[name] = task
+        task.add_done_callback(lambda _: self._running.pop(name, None))
+
+    async def _pushed(self, source_ids: list[str], feed: PushedFeed) -> None:
+        assert self.db is not None
+        try:
+            cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True,
+                                          pushed=dict.fromkeys(source_ids, feed), sync=False)
+        except Exception as exc:
+            log.error("daemon: push failed: %s", one_line(exc), exc_info=True)
+            mark_due(self.db, source_ids, utcnow())  # the next tick polls what the push carried
+            return
+        log.info("daemon: push done", extra={"sources": len(source_ids), **cycle_fields(cycle)})
+        if not self._stopping:
+            await self._alert_check()
 
     def _poll_soon(self) -> None:
         """Bring the next poll forward; a second later, so the scheduler no longer counts this one as running."""
@@ -479,11 +582,15 @@ class Daemon:
             new = replace(new, storage_path=old.storage_path)
         self.config = new
         self._senders_stale = True  # channels may have changed: the next drain builds new senders
+        if new.websub != old.websub:
+            log.warning("daemon: [websub] changed; it takes effect on restart")
         assert self.db is not None
         sync_sources(self.db, list(new.sources), utcnow())
+        self._synced = new
         old_ids, new_ids = {s.id for s in old.sources}, {s.id for s in new.sources}
         added = [s for s in new.sources if s.id not in old_ids]
         removed = [s for s in old.sources if s.id not in new_ids]
+        mark_due(self.db, [s.id for s in added], utcnow())  # due now, even one that was configured before
         for source in added:
             log.info("daemon: source added", extra={"source": source.name, "url": source.url})
         for source in removed:
@@ -496,12 +603,14 @@ class Daemon:
                 self._poll_again = True
             else:
                 self._poll_soon()
+        if removed:
+            self._websub_soon()  # unsubscribe what the config dropped
         self.publish()
 
     def _reschedule(self, old: Config, new: Config) -> None:
         if self._stopping:
             return
-        if old.schedule.poll_interval != new.schedule.poll_interval:
+        if old.schedule.tick != new.schedule.tick:
             self.scheduler.reschedule_job("poll", trigger=self._poll_trigger())
         if (old.schedule.digest_time, old.schedule.timezone) != (new.schedule.digest_time, new.schedule.timezone):
             self.scheduler.reschedule_job("digest", trigger=self._digest_trigger())
@@ -532,11 +641,12 @@ def run_daemon(config: Config, loader: Callable[[], Config] | None = None, verbo
 
 
 async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
-    """Poll, enqueue the digest if due, drain: (summary parts, whether something failed)."""
+    """Poll the due sources, enqueue the digest if due, drain: (summary parts, whether something failed)."""
     parts, failed, started = [], False, to_text(utcnow())
     put_daemon_state(db, "daemon", {"pid": os.getpid(), "started": started, "mode": "once", "jobs": []}, utcnow())
+    reset_websub_states(db)  # we hold the lock: no daemon holds a lease (a killed one left its state behind)
     try:
-        cycle = await crawl_and_dedup(config, db, utcnow(), quiet=True)
+        cycle = await crawl_and_dedup(config, db, utcnow(), quiet=True, only_due=True)
         fields = cycle_fields(cycle)
         put_daemon_state(db, "last_poll", {"at": to_text(utcnow()), "mode": "once", **fields}, utcnow())
         parts.append(f"crawl: {fields['sources_ok']} ok, {fields['sources_unchanged']} unchanged, "

@@ -19,6 +19,7 @@ from storage import health, open_db
 from storage.health import DEAD, FAILING, NEW, OK
 from storage.maintenance import backup_dir, daemon_state, database_size, list_backups
 from storage.records import utcnow
+from storage.sources import PUSH, source_rows
 from storage.timeutil import from_text
 
 DAY = timedelta(days=1)
@@ -94,6 +95,27 @@ def sources_section(db: Database, now: datetime) -> list[str]:
                      f"{_stamp(h.failing_since)}, last {ago(h.last_error_at, now)}: {h.last_error[:160]}")
     if len(broken) > LISTED:
         lines.append(f"  ... and {len(broken) - LISTED} more")
+    outlook = health.polling_outlook(db, now)
+    upcoming = (f"next {outlook.next_name} at {_stamp(outlook.next_at)} ({ago(outlook.next_at, now)})"
+                if outlook.next_at else "none scheduled later")
+    lines.append(f"  polling: {outlook.due_now} due now, {upcoming}; {outlook.pushed} fed by WebSub push")
+    return lines
+
+
+def source_lines(config: Config, db: Database, now: datetime) -> list[str]:
+    """`distillwatch sources`: each configured source's state (ok, failing, dead, new, push) and next check."""
+    rows = {row["id"]: row for row in source_rows(db, enabled_only=False)}
+    states = {h.id: PUSH if h.pushed and h.state == OK else h.state
+              for h in health.source_health(db, now, DEAD_AFTER)}
+    lines = []
+    for source in config.sources:
+        row = rows.get(source.id, {})
+        nxt = from_text(row.get("next_check_at"))
+        due = "due now" if nxt is None or nxt <= now else f"{_stamp(nxt)} ({ago(nxt, now)})"
+        learned = f"{row['learned_interval'] // 60}m" if row.get("learned_interval") else "-"
+        lines.append(f"{source.id}  {source.kind:9} p{source.priority}  {states.get(source.id, NEW):7}  "
+                     f"next {due:33}  every ~{learned:5} errors {row.get('error_count') or 0}  "
+                     f"{source.name}  {source.url}")
     return lines
 
 

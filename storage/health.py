@@ -28,6 +28,7 @@ class SourceHealth:
     failing_since: datetime | None  # the last success (or when added): errors ever since
     last_error: str
     last_error_at: datetime | None
+    pushed: bool = False  # fed by a running WebSub lease (polled only as a fallback)
 
 
 def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta(days=3)) -> list[SourceHealth]:
@@ -38,10 +39,11 @@ def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta
     """
     out = []
     rows = db.execute(
-        "select id, name, error_count, last_success, added, last_error, last_error_at from sources "
-        "where enabled = 1 order by name"
+        "select id, name, error_count, last_success, added, last_error, last_error_at, "
+        "websub_state = 'push' and websub_expires > ? from sources where enabled = 1 order by name",
+        [to_text(now)],
     ).fetchall()
-    for sid, name, errors, last_success, added, last_error, last_error_at in rows:
+    for sid, name, errors, last_success, added, last_error, last_error_at, pushed in rows:
         errors = errors or 0
         since = from_text(last_success) or from_text(added)
         if errors:
@@ -49,8 +51,30 @@ def source_health(db: Database, now: datetime, dead_after: timedelta = timedelta
         else:
             state = OK if last_success else NEW
         out.append(SourceHealth(sid, name or sid, state, errors, since if errors else None, last_error or "",
-                                from_text(last_error_at)))
+                                from_text(last_error_at), bool(pushed)))
     return out
+
+
+@dataclass(frozen=True)
+class PollingOutlook:
+    """When the enabled sources are next checked: how many are due now, and the next one after."""
+
+    due_now: int
+    next_at: datetime | None
+    next_name: str
+    pushed: int  # fed by a running WebSub lease
+
+
+def polling_outlook(db: Database, now: datetime) -> PollingOutlook:
+    cutoff = to_text(now)
+    due, pushed = db.execute(
+        "select coalesce(sum(coalesce(next_check_at, '') <= ?), 0), "
+        "coalesce(sum(websub_state = 'push' and websub_expires > ?), 0) from sources where enabled = 1",
+        [cutoff, cutoff],
+    ).fetchone()
+    row = db.execute("select next_check_at, name from sources where enabled = 1 and next_check_at > ? "
+                     "order by next_check_at limit 1", [cutoff]).fetchone()
+    return PollingOutlook(due, from_text(row[0]) if row else None, (row[1] or "") if row else "", pushed)
 
 
 def articles_fetched_since(db: Database, since: datetime) -> int:

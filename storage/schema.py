@@ -196,3 +196,14 @@ def collection(db: Database) -> None:
     db["sources"].add_column("websub_hub", str)
     db["sources"].add_column("websub_topic", str)
     db["sources"].create_index(["next_check_at"])
+
+
+@migrations(name="0005_websub_state")
+def websub_state(db: Database) -> None:
+    """What the daemon's WebSub subscriber holds for each source, so `sources list` and `status`
+    (other processes) can show it: state push while a verified lease runs, when it ends, and
+    the last subscription error. The daemon resets it at start and stop: the subscriptions
+    live in its memory (their secrets are never written down)."""
+    db["sources"].add_column("websub_state", str)
+    db["sources"].add_column("websub_expires", str)
+    db["sources"].add_column("websub_error", str)

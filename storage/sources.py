@@ -145,10 +145,11 @@ def set_learned_interval(db: Database, source_id: str, seconds: int) -> None:
         db.execute("update sources set learned_interval = ? where id = ?", [int(seconds), source_id])
 
 
-def due_sources(db: Database, sources: list[Source], now: datetime) -> list[Source]:
+def due_sources(db: Database, sources: list[Source], now: datetime, limit: int | None = None) -> list[Source]:
     """The configured sources whose next check has come (never checked counts as due), soonest first.
 
     Sources not stored yet are due; so is any whose `next_check_at` is empty or not after `now`.
+    `limit` keeps the most overdue ones (a catch-up after downtime goes in batches).
     """
     wanted = {source.id: source for source in sources}
     if not wanted:
@@ -163,7 +164,8 @@ def due_sources(db: Database, sources: list[Source], now: datetime) -> list[Sour
     cutoff = to_text(now) or ""
     due = [(stamps.get(sid) or "", i, source) for i, (sid, source) in enumerate(wanted.items())
            if not stamps.get(sid) or (stamps.get(sid) or "") <= cutoff]
-    return [source for _, _, source in sorted(due, key=lambda item: (item[0], item[1]))]
+    ordered = [source for _, _, source in sorted(due, key=lambda item: (item[0], item[1]))]
+    return ordered if limit is None else ordered[:limit]
 
 
 def next_checks(db: Database) -> dict[str, str | None]:
@@ -217,3 +219,29 @@ def websub_sources(db: Database) -> list[tuple[str, str, str]]:
     rows = db.execute("select id, websub_hub, websub_topic from sources where enabled = 1 "
                       "and coalesce(websub_hub, '') != ''")
     return [(row[0], row[1], row[2] or "") for row in rows]
+
+
+PUSH = "push"  # websub_state while a verified lease runs
+
+
+def set_websub_state(db: Database, source_ids: list[str], state: str, expires: datetime | None = None,
+                     error: str = "") -> None:
+    """Record what the daemon's subscriber knows of these sources' subscription ("" = none)."""
+    with db.atomic():
+        for source_id in source_ids:
+            db.execute("update sources set websub_state = ?, websub_expires = ?, websub_error = ? where id = ?",
+                       [state, to_text(expires) if expires else None, error, source_id])
+
+
+def reset_websub_states(db: Database) -> None:
+    """At daemon start and stop: no subscription outlives the process that holds its secret."""
+    with db.atomic():
+        db.execute("update sources set websub_state = '', websub_expires = null "
+                   "where coalesce(websub_state, '') != ''")
+
+
+def push_source_ids(db: Database, now: datetime) -> set[str]:
+    """Sources fed by a verified WebSub lease that has not run out: polled only as a fallback."""
+    rows = db.execute("select id from sources where enabled = 1 and websub_state = ? and websub_expires > ?",
+                      [PUSH, to_text(now)])
+    return {row[0] for row in rows}

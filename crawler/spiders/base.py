@@ -25,6 +25,7 @@ from crawler.feeds import Entry
 from crawler.headlines import headline_article
 from crawler.items import ArticleItem
 from crawler.pipelines import MIN_TEXT_CHARS
+from crawler.push import PUSHED_META
 from crawler.state import CrawlState, SourceRun
 from crawler.urls import UrlError, canonical_url, guid_key
 from storage.sources import body_hash, fetch_state, schedule_state, seen_record, seen_records
@@ -93,7 +94,9 @@ class SourcesSpider(scrapy.Spider):
     def source_request(self, run: SourceRun, url: str, meta: dict | None = None, **kw: Any) -> Request:
         """The source's own fetch: conditional headers from stored state; 304 comes to the callback."""
         headers = {}
-        if self.handlers[run.source.kind].conditional:
+        if run.pushed is not None:  # answered from the pushed body (crawler/push.py), not fetched
+            meta = {**(meta or {}), PUSHED_META: run.pushed}
+        elif self.handlers[run.source.kind].conditional:
             if run.etag_sent:
                 headers["If-None-Match"] = run.etag_sent
             if run.modified_sent:
@@ -184,9 +187,10 @@ class SourcesSpider(scrapy.Spider):
         for source in self.sources:
             etag, modified = fetch_state(self.state.db, source.id)
             failures, learned = schedule_state(self.state.db, source.id)
+            pushed = self.state.pushed.get(source.id)
             run = SourceRun(source=source, etag_sent=etag, modified_sent=modified, failures_before=failures,
                             learned_before=learned, pages_left=self.state.max_pages,
-                            body_hash_sent=body_hash(self.state.db, source.id))
+                            body_hash_sent="" if pushed else body_hash(self.state.db, source.id), pushed=pushed)
             self.state.runs[source.id] = run
             handler = self.handlers.get(source.kind)
             if handler is None:

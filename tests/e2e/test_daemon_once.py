@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from distillwatch.config import Config, ScheduleConfig, load_config
+from distillwatch.config import BreakingConfig, Config, ScheduleConfig
 from distillwatch.daemon import digest_key, run_once
-from distillwatch.logs import CHATTY
+from distillwatch.demo import demo_config
 from distillwatch.world import world_in_thread
 from storage import integrity_ok, open_db
 from storage.maintenance import daemon_state, list_backups
-from storage.records import Source, utcnow
+from storage.records import utcnow
 
 
 def once_config(world_sources: list[dict], tmp: Path) -> Config:
-    """Like the demo's config; the digest time is midnight, so it is always due."""
-    base = load_config(None, env={})
-    sources = tuple(Source(**{k: v for k, v in s.items() if k in Source.__dataclass_fields__}) for s in world_sources)
-    return replace(
-        base,
-        sources=sources,
-        network=replace(base.network, allow_private_addresses=True, timeout=10.0),
-        schedule=ScheduleConfig(poll_interval=900, digest_time="00:00", timezone="UTC"),
-        storage_path=tmp / "dw.db",
-        outbox_dir=tmp / "out",
-        origin="test",
-    )
+    """The demo's config with the usual breaking window; the digest time is midnight, so it is always due."""
+    config = demo_config(world_sources, tmp)
+    return replace(config, schedule=ScheduleConfig(digest_time="00:00", timezone="UTC"), breaking=BreakingConfig(),
+                   storage_path=tmp / "dw.db", outbox_dir=tmp / "out", origin="test")
 
 
 def _outbox_files(out: Path) -> list[str]:
@@ -37,16 +28,8 @@ def _outbox_files(out: Path) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def restore_logging():
-    """run_once installs the process's log handler; put the test runner's logging back after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    chatty = {name: logging.getLogger(name).level for name in CHATTY}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, value in chatty.items():
-        logging.getLogger(name).setLevel(value)
+def _logging_restored(restore_logging):
+    """run_once installs the process's log handler (tests/conftest.py puts it back)."""
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +43,8 @@ def test_run_once_crawls_sends_todays_digest_and_not_again(world, tmp_path, caps
 
     assert run_once(config) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("run: crawl: ") and "digest: 2 enqueued" in printed and "2 sent" in printed
+    assert printed.startswith("run: crawl: 8 ok, ") and "digest: 2 enqueued" in printed
+    assert "outbox: 2 sent" in printed
 
     db = open_db(config.storage_path)
     try:
@@ -77,9 +61,12 @@ def test_run_once_crawls_sends_todays_digest_and_not_again(world, tmp_path, caps
     assert any(f.startswith("telegram/") for f in files)
     assert len(list_backups(config.storage_path)) == 1  # the first run of the day backs up
 
-    # The same day again: new polling, no second digest, no second backup.
+    # The same day again: no source is due yet (each waits for its own next check), no second digest,
+    # no second backup.
     assert run_once(config) == 0
-    assert "digest: 0 enqueued" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert printed.startswith("run: crawl: 0 ok, 0 unchanged, 0 failed, 0 new articles;")
+    assert "digest: 0 enqueued" in printed
     assert _outbox_files(config.outbox_dir) == files
     assert len(list_backups(config.storage_path)) == 1
     db = open_db(config.storage_path)

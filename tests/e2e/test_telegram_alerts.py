@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from bot.outbox import LEASE, close_senders, drain, enqueue_digest
 from bot.telegram import RateLimits, TelegramSender
 from digests.render import render_digest
 from digests.select import select_stories
+from distillwatch.config import BreakingConfig
 from storage import Article, Assignment, Source, open_db
 from storage.articles import store_article
 from storage.deliveries import claim_delivery, due_deliveries
@@ -27,29 +27,12 @@ from storage.groups import save_assignments
 from storage.sources import sync_sources
 from storage.telegram import chat_row, recent_notices, set_chat_mode
 from tests.fakes.telegram_api import FakeTelegramServer
+from tests.unit.bot.bot_helpers import Clock
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CHANNEL = "@distill_news"
 TARGET = f"telegram:{CHANNEL}"
 LOOSE = RateLimits(chat_interval=0)  # the budgets have their own unit test; keep this fast
-
-
-@dataclass(frozen=True)
-class Rule:
-    min_outlets: int = 3
-    window_minutes: int = 180
-    priority_at_least: int = 2
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class World:
@@ -86,7 +69,7 @@ def run(scenario, **fake_options):
     async def main(tmp):
         async with FakeTelegramServer(**fake_options) as fake:
             db = open_db(tmp / "dw.db")
-            clock = Clock()
+            clock = Clock(NOW)
             sender = TelegramSender(fake.token, CHANNEL, fake.base_url, db=db, limits=LOOSE)
             senders = {"telegram": sender}
             try:
@@ -112,7 +95,7 @@ async def step(db, senders, clock, world_change=None):
     """One poll's worth: the new articles are placed, then plan_alerts and a drain."""
     if world_change:
         world_change()
-    planned = plan_alerts(db, Rule(), [TARGET], clock())
+    planned = plan_alerts(db, BreakingConfig(), [TARGET], clock())
     report = await drain(db, senders, clock)
     clock.advance(60)
     return planned, report
@@ -161,7 +144,7 @@ def test_a_resent_edit_that_is_not_modified_counts_as_sent(play):
     async def scenario(fake, db, world, clock, senders):
         await step(db, senders, clock, lambda: world.publish("w", "Wire", "s1", priority=2))
         world.publish("p", "Post", "s1")
-        plan_alerts(db, Rule(), [TARGET], clock())
+        plan_alerts(db, BreakingConfig(), [TARGET], clock())
         [edit] = due_deliveries(db, clock())
         assert claim_delivery(db, edit.id, clock(), LEASE)
         await senders["telegram"].send(edit)  # applied by Telegram; then the process dies
@@ -180,7 +163,7 @@ def test_flood_control_on_an_edit_waits_exactly_retry_after(play):
     async def scenario(fake, db, world, clock, senders):
         await step(db, senders, clock, lambda: world.publish("w", "Wire", "s1", priority=2))
         world.publish("p", "Post", "s1")
-        plan_alerts(db, Rule(), [TARGET], clock())
+        plan_alerts(db, BreakingConfig(), [TARGET], clock())
         fake.rate_limit(retry_after=7, method="editMessageText")
         first = await drain(db, senders, clock)
         clock.advance(6)
@@ -205,14 +188,14 @@ def test_a_kill_mid_delivery_loses_nothing(play, sent_before_crash):
 
     async def scenario(fake, db, world, clock, senders):
         world.publish("w", "Wire", "s1", priority=2)
-        plan_alerts(db, Rule(), [TARGET], clock())
+        plan_alerts(db, BreakingConfig(), [TARGET], clock())
         [alert] = due_deliveries(db, clock())
         assert claim_delivery(db, alert.id, clock(), LEASE)
         if sent_before_crash:
             await senders["telegram"].send(alert)  # Telegram has it; mark_sent never ran
         clock.advance(30)
         world.publish("p", "Post", "s1")
-        plan_alerts(db, Rule(), [TARGET], clock())
+        plan_alerts(db, BreakingConfig(), [TARGET], clock())
         during = await drain(db, senders, clock)  # the alert is leased: the edit must wait for it
         clock.advance(LEASE.total_seconds())
         after = await drain(db, senders, clock)
@@ -296,7 +279,7 @@ def test_the_fake_enforces_the_edit_budget(play):
 def test_edit_payload_names_its_story(play):
     async def scenario(fake, db, world, clock, senders):
         world.publish("w", "Wire", "s1", priority=2)
-        plan_alerts(db, Rule(), [TARGET], clock())
+        plan_alerts(db, BreakingConfig(), [TARGET], clock())
         return rows(db)
 
     [alert] = play(scenario)

@@ -1,1 +1,1 @@
-"""Loopback fakes of the services distillwatch talks to (Telegram Bot API)."""
+"""Loopback fakes of the services distillwatch talks to (Telegram Bot API, a WebSub hub)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from bot.telegram import RateLimiter, RateLimits
 from digests.alerts import breaking_reason, render_alert, sources_popup
 from digests.render import RenderedDigest
 from digests.select import build_story
+from distillwatch.config import BreakingConfig
 from storage import Article, Assignment, Source
 from storage.articles import store_article
 from storage.groups import save_assignments, story_member_rows
@@ -24,13 +24,6 @@ from tests.fakes.telegram_api import parse_html
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CHANNEL = "telegram:@distill_news"
-
-
-@dataclass(frozen=True)
-class Rule:
-    min_outlets: int = 3
-    window_minutes: int = 180
-    priority_at_least: int = 2
 
 
 class World:
@@ -99,7 +92,7 @@ def test_breaking_rule(world, outlets, expected):
         if name not in world.sources:
             world.outlet(name, priority)
         world.publish(f"a{i}", name, "s1", minutes_ago=minutes)
-    assert breaking_reason(world.story("s1"), Rule(), NOW) == expected
+    assert breaking_reason(world.story("s1"), BreakingConfig(), NOW) == expected
 
 
 def test_copies_never_make_a_story_breaking(world):
@@ -108,8 +101,8 @@ def test_copies_never_make_a_story_breaking(world):
     world.publish("m1", "Mirror One", "s1", copy_of="orig")
     world.publish("m2", "Mirror Two", "s1", copy_of="orig")
     world.publish("m3", "Trusted Mirror", "s1", copy_of="orig", relation="excerpt")
-    assert breaking_reason(world.story("s1"), Rule(), NOW) is None
-    assert plan_alerts(world.db, Rule(), [CHANNEL], NOW) == 0
+    assert breaking_reason(world.story("s1"), BreakingConfig(), NOW) is None
+    assert plan_alerts(world.db, BreakingConfig(), [CHANNEL], NOW) == 0
     assert deliveries(world.db) == []
 
 
@@ -155,12 +148,12 @@ def test_sources_popup_fits_telegrams_200_characters(world):
 def test_one_post_then_edits_and_nothing_for_an_unchanged_story(world):
     world.outlet("Wire", priority=2)
     world.publish("w", "Wire", "s1")
-    assert plan_alerts(world.db, Rule(), [CHANNEL], NOW) == 1
-    assert plan_alerts(world.db, Rule(), [CHANNEL], NOW) == 0  # same text: nothing
+    assert plan_alerts(world.db, BreakingConfig(), [CHANNEL], NOW) == 1
+    assert plan_alerts(world.db, BreakingConfig(), [CHANNEL], NOW) == 0  # same text: nothing
     world.publish("p", "Post", "s1", minutes_ago=1)
-    assert plan_alerts(world.db, Rule(), [CHANNEL], NOW) == 1
+    assert plan_alerts(world.db, BreakingConfig(), [CHANNEL], NOW) == 1
     world.publish("m", "Copycat", "s1", copy_of="w")  # a copy changes "+1 copy": an edit, never a post
-    assert plan_alerts(world.db, Rule(), [CHANNEL], NOW) == 1
+    assert plan_alerts(world.db, BreakingConfig(), [CHANNEL], NOW) == 1
     rows = deliveries(world.db)
     assert [(r["kind"], r["key"], r["state"]) for r in rows] == [
         ("alert", "alert:s1", "pending"),
@@ -185,7 +178,7 @@ def test_subscribers_disabled_and_muted_chats(world):
     world.outlet("Wire", priority=2)
     world.publish("w", "Wire", "s1")
     mute_story(world.db, "44", "s1", NOW)
-    plan_alerts(world.db, Rule(), [CHANNEL], NOW)
+    plan_alerts(world.db, BreakingConfig(), [CHANNEL], NOW)
     assert [r["target"] for r in deliveries(world.db)] == [CHANNEL, "telegram:42"]
 
 

@@ -24,6 +24,7 @@ from crawler.run import CrawlReport, crawl
 from crawler.settings import NetworkConfig
 from storage import open_db
 from storage.records import Source
+from tests.fakes.loopback import serve
 
 NOW = datetime(2026, 6, 24, 12, 0, tzinfo=UTC)
 NET = NetworkConfig(allow_private_addresses=True, timeout=5.0, max_response_bytes=1024 * 1024, obey_robots=False)
@@ -167,11 +168,7 @@ class Site:
     async def __aenter__(self) -> Site:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(app, handler_cancellation=True)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

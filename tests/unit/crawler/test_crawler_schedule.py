@@ -10,10 +10,12 @@ import pytest
 from crawler.schedule import (
     Hints,
     PollPolicy,
+    due_batch_limit,
     feed_hint_seconds,
     header_hints,
     plan_next_check,
     publishing_interval,
+    push_fallback_interval,
 )
 from storage.records import FetchResult, Source
 from storage.sources import add_missing_sources, due_sources, mark_due, record_fetch
@@ -112,3 +114,21 @@ def test_due_sources(db) -> None:
     # A WebSub push (or an operator) makes a source due at once.
     assert mark_due(db, [b.id, "unknown"], NOW) == 1
     assert due_sources(db, [a, b, c], NOW) == [c, a, b]
+    # A catch-up goes in batches, most overdue first.
+    assert due_sources(db, [a, b, c, new], NOW, limit=2) == [new, c]
+
+
+@pytest.mark.parametrize(("sources", "tick", "min_interval", "batch"), [
+    (10, 60, 300, 32),  # few sources: all of them, whenever due
+    (2000, 60, 300, 400),  # a backlog of 2,000 drains in 5 ticks = min_interval
+    (2000, 1, 300, 32),
+    (100_000, 60, 60, 100_000),  # a tick as long as min_interval: all at once
+])
+def test_due_batch_limit_drains_a_backlog_within_min_interval(sources, tick, min_interval, batch) -> None:
+    assert due_batch_limit(sources, tick, min_interval) == batch
+    assert batch * (min_interval // tick) >= sources  # the ticks within min_interval cover every source
+
+
+def test_pushed_source_falls_back_to_the_longest_interval() -> None:
+    assert push_fallback_interval(None, POLICY) == POLICY.max_interval
+    assert push_fallback_interval(2 * POLICY.max_interval, POLICY) == 2 * POLICY.max_interval

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from crawler.websub import Subscriber, WebSubError, discover, signature_ok
+from tests.fakes.loopback import serve
+from tests.fakes.websub_hub import FakeHub
 
 ATOM = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
 <link rel="hub" href="https://hub.example/"/><link rel="self" href="https://pub.example/feed.atom"/></feed>"""
@@ -49,57 +50,8 @@ def test_signature_methods() -> None:
     assert not signature_ok("s3cret", body, f"md5={good}") and not signature_ok("s3cret", body, "")
 
 
-@dataclass
-class FakeHub:
-    """A spec-following hub: verifies intent with a challenge, then pushes signed content."""
-
-    subscribers: dict[str, dict] = field(default_factory=dict)  # topic -> form
-    verified: list[tuple[str, str, int]] = field(default_factory=list)  # (mode, callback, status)
-    deny: bool = False
-    port: int = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        form = dict(await request.post())
-        asyncio.get_running_loop().create_task(self._verify(form))
-        return web.Response(status=202)
-
-    async def _verify(self, form: dict) -> None:
-        await asyncio.sleep(0.01)
-        params = {"hub.mode": form["hub.mode"], "hub.topic": form["hub.topic"]}
-        if self.deny:
-            params = {"hub.mode": "denied", "hub.topic": form["hub.topic"], "hub.reason": "not allowed"}
-        else:
-            params.update({"hub.challenge": "chal-123", "hub.lease_seconds": "3600"})
-        async with aiohttp.ClientSession() as session, session.get(form["hub.callback"], params=params) as r:
-            text = await r.text()
-            ok = r.status == 200 and (self.deny or text == "chal-123")
-            self.verified.append((params["hub.mode"], form["hub.callback"], r.status))
-            if ok and form["hub.mode"] == "subscribe" and not self.deny:
-                self.subscribers[form["hub.topic"]] = form
-
-    async def publish(self, topic: str, body: bytes, tamper: bool = False) -> int:
-        form = self.subscribers[topic]
-        key = ("wrong" if tamper else form["hub.secret"]).encode()
-        signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-        async with aiohttp.ClientSession() as session, session.post(
-                form["hub.callback"], data=body, headers={"X-Hub-Signature": signature,
-                                                          "Content-Type": "application/atom+xml"}) as r:
-            return r.status
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-
 async def _world(deny: bool = False):
-    hub = FakeHub(deny=deny)
-    hub_app = web.Application()
-    hub_app.router.add_post("/hub", hub.handle)
-    hub_runner, hub_port = await _serve(hub_app)
+    hub = await FakeHub(deny=deny).__aenter__()
     received: list[tuple[str, bytes]] = []
 
     async def on_content(topic: str, body: bytes, headers: dict) -> None:
@@ -108,9 +60,9 @@ async def _world(deny: bool = False):
     app = web.Application()
     subscriber = Subscriber(callback_base="", on_content=on_content, allow_private_addresses=True)
     app.add_routes(subscriber.routes())
-    runner, port = await _serve(app)
+    runner, port = await serve(app)
     subscriber.callback_base = f"http://127.0.0.1:{port}/websub"
-    return hub, f"http://127.0.0.1:{hub_port}/hub", subscriber, received, (hub_runner, runner)
+    return hub, hub.url, subscriber, received, (hub, runner)
 
 
 async def _settle(condition, timeout: float = 5.0) -> None:
@@ -139,11 +91,11 @@ def test_subscribe_verify_and_signed_pushes() -> None:
             after = await hub.publish(sub.topic, b"<feed>late</feed>")
             return sub, statuses, probe, after, received, hub
         finally:
-            for runner in runners:
-                await runner.cleanup()
+            await runners[1].cleanup()
+            await runners[0].__aexit__(None, None, None)
 
     sub, statuses, probe, after, received, hub = asyncio.run(scenario())
-    assert sub.lease_seconds == 3600 and sub.expires is not None
+    assert sub.lease_seconds == 3600 and hub.unsubscribed == [sub.topic] and sub.expires is not None
     assert statuses == [202, 202] and probe == 404 and after == 410
     assert received == [("https://pub.example/feed.atom", b"<feed>new</feed>")]  # the forgery was dropped
     assert [v[0] for v in hub.verified] == ["subscribe", "unsubscribe"]
@@ -164,8 +116,8 @@ def test_denied_subscription_and_refused_hubs() -> None:
                 refused = str(exc)
             return sub, refused
         finally:
-            for runner in runners:
-                await runner.cleanup()
+            await runners[1].cleanup()
+            await runners[0].__aexit__(None, None, None)
 
     sub, refused = asyncio.run(scenario())
     assert sub.state == "denied" and sub.reason == "not allowed"

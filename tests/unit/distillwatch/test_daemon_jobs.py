@@ -24,6 +24,7 @@ from storage import Article, open_db
 from storage.articles import store_article
 from storage.maintenance import backup_dir, daemon_state, list_backups, prune_article_html, prune_backups
 from storage.records import Source
+from storage.sources import due_sources, mark_due, sync_sources
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
@@ -137,11 +138,12 @@ def test_jobs_are_coalesced_single_instance_and_the_first_poll_is_now(tmp_path):
     async def scenario():
         daemon = await _started(Daemon(config_for(tmp_path, "08:00", "Europe/Berlin")))
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
-        assert {"poll", "digest", "drain", "heartbeat", "housekeeping", "housekeeping-catchup"} == set(jobs)
+        assert {"poll", "digest", "drain", "heartbeat", "housekeeping", "housekeeping-catchup"} == set(jobs)  # no websub
         for job in jobs.values():
-            assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time is None
+            assert job.coalesce and job.misfire_grace_time is None
         assert abs((jobs["poll"].next_run_time - datetime.now(UTC)).total_seconds()) < 5
-        assert jobs["poll"].trigger.jitter == 30
+        # The poll job is a look for due sources every tick; each source's own plan carries the jitter.
+        assert jobs["poll"].trigger.interval == timedelta(seconds=60) and jobs["poll"].trigger.jitter is None
         assert "hour='8', minute='0'" in str(jobs["digest"].trigger)
         assert str(jobs["digest"].trigger.timezone) == "Europe/Berlin"
         daemon.publish()
@@ -168,6 +170,10 @@ def test_reload_applies_sources_and_schedule_and_keeps_the_old_config_when_bad(t
 
     async def scenario():
         daemon = await _started(Daemon(first, loader))
+        # B was configured once before, and its stored next check is a day ahead.
+        sync_sources(daemon.db, [two], NOW)
+        mark_due(daemon.db, [two.id], datetime.now(UTC) + timedelta(days=1))
+        sync_sources(daemon.db, [one], NOW)
         root = logging.getLogger()
         handlers, level = list(root.handlers), root.level
         chatty = {name: logging.getLogger(name).level for name in CHATTY}
@@ -188,7 +194,8 @@ def test_reload_applies_sources_and_schedule_and_keeps_the_old_config_when_bad(t
         assert daemon.config.sources == (two,)
         assert daemon.config.storage_path == tmp_path / "dw.db"  # a path change waits for a restart
         enabled = dict(daemon.db.execute("select name, enabled from sources").fetchall())
-        assert enabled == {"B": 1}  # A was never stored here: the poll that would have stored it never ran
+        assert enabled == {"A": 0, "B": 1}
+        assert due_sources(daemon.db, [two], datetime.now(UTC)) == [two]  # an added source is due at once
         poll = daemon.scheduler.get_job("poll")
         assert (poll.next_run_time - datetime.now(UTC)).total_seconds() < 5  # the new source is polled now
         assert "hour='9', minute='30'" in str(daemon.scheduler.get_job("digest").trigger)
@@ -239,47 +246,25 @@ def test_a_failing_job_is_logged_and_does_not_stop_the_others(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == ["daemon: drain failed: disk on fire"]
 
 
-def test_run_polls_at_start_and_again_after_a_reload_that_added_a_source(tmp_path, monkeypatch):
-    """The whole `Daemon.run` in this process, with the crawl faked: a source added mid-poll is polled next."""
-    from crawler.run import CrawlReport
-    from distillwatch import daemon as daemon_module
-    from distillwatch.app import CycleReport
-
-    polls: list[tuple[str, ...]] = []
-
-    async def fake_crawl(config, db, now=None, quiet=False):
-        polls.append(tuple(s.name for s in config.sources))
-        await asyncio.sleep(0.3)
-        return CycleReport(crawl=CrawlReport())
-
-    monkeypatch.setattr(daemon_module, "crawl_and_dedup", fake_crawl)
-    one, two = Source("https://a.example/feed", name="A"), Source("https://b.example/feed", name="B")
-    first, second = config_for(tmp_path, "23:59", sources=[one]), config_for(tmp_path, "23:59", sources=[one, two])
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    chatty = {name: logging.getLogger(name).level for name in CHATTY}
-
+def test_a_job_still_running_is_not_started_twice(tmp_path):
+    """Ticks overlap a slow poll: the second run returns at once, the first finishes alone."""
     async def scenario():
-        daemon = Daemon(first, loader=lambda: second)
-        loop = asyncio.get_running_loop()
-        loop.call_later(0.1, daemon.reload)  # during the first poll
-        runner = asyncio.ensure_future(daemon.run())
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            if len(polls) >= 2 and not daemon._running:
-                break
-        daemon.request_stop("test")
-        return await runner
+        daemon = Daemon(config_for(tmp_path, "08:00", "UTC"))
+        release, runs = asyncio.Event(), []
 
-    try:
-        assert run(scenario()) == 0
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, value in chatty.items():
-            logging.getLogger(name).setLevel(value)
-    assert polls[:2] == [("A",), ("A", "B")]
-    db = open_db(tmp_path / "dw.db")
-    state = daemon_state(db)
-    assert state["daemon"][0]["stopped"] and state["last_poll"][0]["sources_ok"] == 0
-    db.close()
+        async def slow() -> None:
+            runs.append("start")
+            await release.wait()
+            runs.append("end")
+
+        first = asyncio.create_task(daemon._job("poll", slow))
+        await asyncio.sleep(0)
+        await daemon._job("poll", slow)  # refused while the first runs
+        assert runs == ["start"]
+        release.set()
+        await first
+        assert runs == ["start", "end"] and "poll" not in daemon._running
+        await daemon._job("poll", slow)  # free again
+        assert runs == ["start", "end", "start", "end"]
+
+    asyncio.run(scenario())

@@ -10,13 +10,13 @@ import pytest
 
 from distillwatch.config import load_config
 from distillwatch.lock import InstanceLock
-from distillwatch.status import ago, status_report
+from distillwatch.status import ago, source_lines, status_report
 from storage import Article, Assignment, Delivery, FetchResult, Source, open_db
 from storage.articles import store_article
 from storage.deliveries import enqueue, mark_dead, mark_retry, mark_sent
 from storage.groups import save_assignments
 from storage.maintenance import backup_database, put_daemon_state
-from storage.sources import record_fetch, sync_sources
+from storage.sources import PUSH, record_fetch, set_websub_state, sync_sources
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -26,7 +26,8 @@ def populate(path):
     db = open_db(path)
     ok, failing, dead, new = (Source(f"https://{n}.example/feed", name=n) for n in ("Ok", "Flaky", "Gone", "Fresh"))
     sync_sources(db, [ok, failing, dead, new], NOW - 10 * DAY)
-    record_fetch(db, FetchResult(ok.id, ok.url, "ok", 200), NOW - timedelta(minutes=5))
+    record_fetch(db, FetchResult(ok.id, ok.url, "ok", 200), NOW - timedelta(minutes=5), timedelta(minutes=15))
+    set_websub_state(db, [ok.id], PUSH, expires=NOW + DAY)
     record_fetch(db, FetchResult(failing.id, failing.url, "ok", 200), NOW - DAY)
     record_fetch(db, FetchResult(failing.id, failing.url, "error", 503, error="HTTP 503"), NOW - timedelta(hours=1))
     record_fetch(db, FetchResult(dead.id, dead.url, "ok", 200), NOW - 5 * DAY)
@@ -67,6 +68,7 @@ def test_status_reports_every_section(tmp_path):
     assert lines[0] == "daemon: not running (last seen 30s ago)"
     assert "  last poll 5m ago: 3 ok, 0 unchanged, 1 failed; 1 new articles; 2.5s" in lines
     assert "sources: 4 enabled: 1 ok, 1 failing, 1 dead (failing > 3 days), 1 not polled yet" in lines
+    assert "  polling: 3 due now, next Ok at 2026-06-10 12:10:00Z (in 10m); 1 fed by WebSub push" in lines
     dead = next(line for line in lines if line.startswith("  dead "))
     assert "Gone: 3 errors, failing since 2026-06-05 12:00:00Z, last 2h 0m ago" in dead and "DNS lookup failed" in dead
     assert any(line.startswith("  failing Flaky: 1 errors") and "HTTP 503" in line for line in lines)
@@ -115,3 +117,20 @@ def test_ago_is_coarse():
     assert [ago(NOW - timedelta(seconds=s), NOW) for s in (5, 300, 7500, 200000)] == [
         "5s ago", "5m ago", "2h 5m ago", "2d 7h ago"]
     assert ago(NOW + timedelta(minutes=3), NOW) == "in 3m" and ago(None, NOW) == "never"
+
+
+def test_sources_list_shows_each_sources_state_and_next_check(tmp_path):
+    path = tmp_path / "dw.db"
+    populate(path)
+    names = ("Ok", "Flaky", "Gone", "Fresh", "Unstored")
+    config = replace(load_config(None, env={}), storage_path=path,
+                     sources=tuple(Source(f"https://{n}.example/feed", name=n) for n in names))
+    db = open_db(path)
+    try:
+        lines = dict(zip(names, source_lines(config, db, NOW), strict=True))
+    finally:
+        db.close()
+    assert "  push     next 2026-06-10 12:10:00Z (in 10m)" in lines["Ok"]
+    assert "  failing  next due now" in lines["Flaky"] and "errors 1  Flaky" in lines["Flaky"]
+    assert "  dead     next due now" in lines["Gone"]
+    assert "  new      next due now" in lines["Fresh"] and "  new      next due now" in lines["Unstored"]
