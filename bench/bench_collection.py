@@ -85,7 +85,8 @@ class FeedWorld:
         self.versions = [0] * feeds
         self.extra: dict[int, list[bytes]] = {}  # feed -> published <item> elements, newest first
         self.pages: dict[str, bytes] = {}  # path -> page of a published item
-        self.hub = ""  # a WebSub hub URL: feeds name it (and themselves) in a Link header
+        self.hub = ""  # a WebSub hub URL: the feeds in `hubbed` name it (and themselves) in a Link header
+        self.hubbed: set[int] = set()
         self._runner: Any = None
 
     def url(self, feed: int) -> str:
@@ -117,7 +118,7 @@ class FeedWorld:
                     return web.Response(status=304, headers={"ETag": etag})
                 body = self.feed_body(feed, request.host.split(":")[0])
                 headers = {"ETag": etag, "Content-Type": "application/rss+xml"}
-                if self.hub:
+                if self.hub and feed in self.hubbed:
                     headers["Link"] = f'<{self.hub}>; rel="hub", <{self.url(feed)}>; rel="self"'
                 return web.Response(body=body, headers=headers)
             if parts[0] == "a":
