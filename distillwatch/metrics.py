@@ -5,7 +5,7 @@ own per daemon (no prometheus_client global state). What storage knows is read a
 scrape time on a connection of the endpoint's own, so the numbers are the database's,
 whatever job (poll, WebSub push, `run --once` in between) wrote them:
 
-  distillwatch_fetches_total{kind,result}            fetches since start: ok, not_modified, failed
+  distillwatch_fetches_total{kind,result}            fetches since start: ok, not_modified, failed, push
   distillwatch_articles_stored_total{kind}           articles stored since start, by source kind
   distillwatch_articles / distillwatch_stories       rows in the database now
   distillwatch_deliveries{channel,kind,state}        the outbox now (pending, sent, dead, ...)
