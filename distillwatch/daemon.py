@@ -49,7 +49,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
-from bot.outbox import Sender, close_senders, drain
+from bot.outbox import Sender, close_senders, drain, release_orphaned_leases
 from distillwatch.app import (
     CycleReport,
     Edition,
@@ -168,6 +168,14 @@ def housekeeping(db_path: Path, settings: HousekeepingConfig, now: datetime) -> 
     return result
 
 
+def take_back_leases(db: Database) -> None:
+    """Under the instance lock, before any send: what a killed daemon was sending is due again now."""
+    released = release_orphaned_leases(db, utcnow())
+    if released:
+        log.info("daemon: %d deliveries claimed by a stopped process are due again", released,
+                 extra={"deliveries": released})
+
+
 def cycle_fields(cycle: CycleReport) -> dict:
     """A poll's outcome as flat fields: one log line and the `last_poll` state."""
     c = cycle.crawl
@@ -204,6 +212,7 @@ class Daemon:
         """Start the jobs, serve until SIGTERM/SIGINT, stop cleanly; the exit code."""
         loop = asyncio.get_running_loop()
         self.db = open_database(self.config)
+        take_back_leases(self.db)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -537,6 +546,7 @@ def run_once(config: Config, verbose: bool = False) -> int:
         started = time.monotonic()
         db = open_database(config)
         try:
+            take_back_leases(db)
             parts, failed = asyncio.run(one_cycle(config, db))
         finally:
             db.close()

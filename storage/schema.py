@@ -196,3 +196,10 @@ def collection(db: Database) -> None:
     db["sources"].add_column("websub_hub", str)
     db["sources"].add_column("websub_topic", str)
     db["sources"].create_index(["next_check_at"])
+
+
+@migrations(name="0005_delivery_leases")
+def delivery_leases(db: Database) -> None:
+    """Who holds a delivery's lease ("host:pid"), so that a restart takes back what a killed
+    sender held instead of waiting its lease out (bot/outbox.py)."""
+    db["deliveries"].add_column("leased_by", str)
