@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHANNEL = "@distillwatch_chaos"
 RECIPIENTS = ("ops@example.org", "editor@example.org")  # the main edition, with the channel
 GROUP, GROUP_RECIPIENTS = "late", ("night@example.org",)  # an edition of its own, a minute after the main one
+SUBSCRIBERS = ("1001", "1002", "1003")  # private chats that subscribed to alerts and the digest before the run
 SENDER = "distillwatch <chaos@example.org>"
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York", "Asia/Kolkata", "Pacific/Auckland")
 RESTART_COST = 0.7  # seconds a round costs beyond the daemon's life (start, kill, checks), for planning only
@@ -130,12 +131,12 @@ class Round:
 
 
 PHASES = (  # a line the daemon logs, and the phase it starts (the last one logged before the kill wins)
-    ('msg="daemon: started', "polling"),
-    ('msg="daemon: poll done', "between polls"),
+    ('msg="daemon: started', "first poll"),
+    ('msg="daemon: poll done', "later polls or idle"),
     ('msg="daemon: alerts planned', "sending"),
     ('msg="daemon: digest enqueued', "sending"),
     ('msg="outbox: delivery=', "sending"),
-    ('msg="daemon: outbox:', "between polls"),
+    ('msg="daemon: outbox:', "later polls or idle"),
 )
 
 
@@ -146,6 +147,21 @@ def phase_from_log(chunk: str) -> str:
             if marker in line:
                 reached = name
     return reached
+
+
+def subscribe_readers(db_path: Path) -> None:
+    """Before the first start: readers who subscribed in private chats (more messages, more chats to keep apart)."""
+    from storage import open_db
+    from storage.records import utcnow
+    from storage.telegram import set_chat_mode, touch_chat
+
+    db = open_db(db_path)
+    try:
+        for chat in SUBSCRIBERS:
+            touch_chat(db, chat, "private", f"reader {chat}", utcnow())
+            set_chat_mode(db, chat, "all", utcnow())
+    finally:
+        db.close()
 
 
 def payload_text(delivery) -> str:
@@ -262,6 +278,7 @@ def settled(db_path: Path, plan: Plan, expected_urls: set[str]) -> str:
     if last_poll is None or last_poll < plan.playback_end:
         return "a poll after the last publication"
     for key, targets in plan.editions().items():
+        targets = targets | ({f"telegram:{c}" for c in SUBSCRIBERS} if "telegram:" + CHANNEL in targets else set())
         sent = {d.target for d in deliveries if d.kind == "digest" and d.key == key and d.state == "sent"}
         if sent != targets:
             return f"{key} (sent to {sorted(sent)})"
@@ -380,13 +397,16 @@ def final_checks(db_path: Path, plan: Plan, world, book, telegram, rounds: list[
 
     alert_texts = [m.text for m in telegram.messages if not any(m.raw == t for t in texts)]
     alert_texts += [h for m in telegram.messages for h in m.history]
-    digest_texts = [r.body for r in received if (d := delivery_of(r, deliveries)) is not None and d.kind == "digest"]
+    digest_texts: dict[str, str] = {}  # every reader of a digest: all it received of it
+    for r in received:
+        if (d := delivery_of(r, deliveries)) is not None and d.kind == "digest":
+            digest_texts[r.target] = digest_texts.get(r.target, "") + "\n" + r.body
     coverage: dict[str, str] = {}
     for story in sorted({e.story for e in on_topic}):
         story_rows = [stored[e.canonical_url] for e in on_topic if e.story == story and e.canonical_url in stored]
         alerted = any(mentions(text, story_rows) for text in alert_texts)
-        in_digest = sum(1 for text in digest_texts if mentions(text, story_rows)) >= 1 + len(RECIPIENTS) + len(
-            GROUP_RECIPIENTS)
+        readers = {CHANNEL, *SUBSCRIBERS, *RECIPIENTS, *GROUP_RECIPIENTS}
+        in_digest = set(digest_texts) == readers and all(mentions(t, story_rows) for t in digest_texts.values())
         coverage[story] = "alerted and digested" if alerted and in_digest else (
             "alerted" if alerted else "digested" if in_digest else "missed")
         if coverage[story] == "missed":
@@ -452,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
                 "digest_time": plan.digest_at.strftime("%H:%M"), "timezone": plan.timezone,
                 "group_digest_time": plan.group_digest_at.strftime("%H:%M"),
                 "telegram": telegram.base_url, "smtp_port": smtp_port, "db": str(db), "out": str(work / "out")}
+        subscribe_readers(db)
         print(f"chaos: {args.rounds} kills; news for {plan.playback_seconds:.0f}s, digest at "
               f"{spec['digest_time']} {plan.timezone}; work dir {work}", file=sys.stderr)
         for n in range(args.rounds):
