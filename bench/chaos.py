@@ -54,6 +54,9 @@ START_UP = 3.0  # seconds from the process start to "daemon: started" on a loade
 
 def child(spec: dict) -> int:
     """The daemon of one round: the embedded default's topic rules, pointed at the chaos world and channels."""
+    from distillwatch.early_stop import EarlyStop
+
+    early_stop = EarlyStop.install()  # as `distillwatch run` does, before the slow imports
     from dataclasses import replace
 
     from distillwatch.config import EmailConfig, EmailGroup, ScheduleConfig, TelegramConfig, load_config
@@ -77,7 +80,7 @@ def child(spec: dict) -> int:
         outbox_dir=Path(spec["out"]),
         origin="chaos",
     )
-    return run_daemon(config)
+    return run_daemon(config, early_stop=early_stop)
 
 
 @dataclass(frozen=True)
@@ -291,13 +294,17 @@ def final_round(spec: dict, log: Path, token: str, plan: Plan, expected_urls: se
                 timeout: float, book, n: int) -> tuple[int | None, str]:
     """A clean life: wait until everything is in (twice in a row, a poll apart), then SIGTERM."""
     book.round = n
+    offset = log.stat().st_size if log.exists() else 0
     proc = start(spec, log, token)
     deadline = max(time.monotonic() + timeout,
                    time.monotonic() + (plan.group_digest_at - datetime.now(UTC)).total_seconds() + 60)
     waiting, calm = "start", 0
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(1.5)
-        waiting = settled(db_path, plan, expected_urls) if db_path.exists() else "the database"
+        if 'msg="daemon: poll done' not in log_since(log, offset):
+            waiting = "the clean daemon's first poll"
+        else:
+            waiting = settled(db_path, plan, expected_urls) if db_path.exists() else "the database"
         calm = calm + 1 if not waiting else 0
         if calm >= 2:
             break

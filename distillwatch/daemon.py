@@ -64,6 +64,7 @@ from distillwatch.app import (
     send_pending,
 )
 from distillwatch.config import Config, HousekeepingConfig
+from distillwatch.early_stop import EarlyStop
 from distillwatch.lock import InstanceLock, LockHeld
 from distillwatch.logs import LogConfig, setup_logging
 from storage import open_db
@@ -189,8 +190,9 @@ class Daemon:
     """The scheduler and its jobs, over one database connection, for one process lifetime."""
 
     def __init__(self, config: Config, loader: Callable[[], Config] | None = None, verbose: bool = False,
-                 shutdown_grace: float = SHUTDOWN_GRACE):
+                 shutdown_grace: float = SHUTDOWN_GRACE, early_stop: EarlyStop | None = None):
         self.config, self.loader, self.verbose = config, loader, verbose
+        self.early_stop = early_stop  # a stop signal that came during start-up
         self.shutdown_grace = shutdown_grace
         self.db: Database | None = None
         self.scheduler = AsyncIOScheduler(
@@ -216,6 +218,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        if self.early_stop is not None and self.early_stop.received:
+            self.request_stop(self.early_stop.received)
         try:
             self._add_jobs(utcnow())
             self.scheduler.start()
@@ -502,13 +506,18 @@ def _locked(config: Config, verbose: bool) -> InstanceLock | None:
         return None
 
 
-def run_daemon(config: Config, loader: Callable[[], Config] | None = None, verbose: bool = False) -> int:
-    """`distillwatch run`: serve until SIGTERM/SIGINT; 1 when another daemon holds the database."""
+def run_daemon(config: Config, loader: Callable[[], Config] | None = None, verbose: bool = False,
+               early_stop: EarlyStop | None = None) -> int:
+    """`distillwatch run`: serve until SIGTERM/SIGINT; 1 when another daemon holds the database.
+
+    Pass the `EarlyStop` installed before the (slow) imports, so a stop during start-up exits 0.
+    """
+    early_stop = early_stop or EarlyStop.install()
     lock = _locked(config, verbose)
     if lock is None:
         return 1
     with lock:
-        return asyncio.run(Daemon(config, loader, verbose).run())
+        return asyncio.run(Daemon(config, loader, verbose, early_stop=early_stop).run())
 
 
 async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
