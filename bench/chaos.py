@@ -5,11 +5,14 @@
 its catalog over time (`distillwatch.world.Playback`: three stories on eight outlets, copies
 included, so alerts and edits happen while kills happen), the strict fake Telegram Bot API and
 an aiosmtpd server (bench.chaos_channels), which outlive every kill and book every message.
-Each round starts `run_daemon` in a subprocess on the same database and kills it with SIGKILL
-after a random life, or (a share of rounds) at the moment a channel accepts a message, before
-it answers: the window in which the channel has the message and the daemon does not know.
-The digest falls due during the run, so kills also hit the digest catch-up and its sending.
-A last, clean round lets the daemon catch up; SIGTERM must then exit 0.
+Readers: the channel, three private chats subscribed to everything, two mail recipients, and a
+mail group with an edition of its own a minute later. Each round starts `run_daemon` in a
+subprocess on the same database and kills it with SIGKILL at a random moment (most rounds count
+it from the daemon's "started" line, a fifth from the process start, to hit start-up), or in a
+share of rounds at the moment a channel accepts a message, before it answers: the window in
+which the channel has the message and the daemon does not know. The digests fall due during
+the run, so kills also hit the digest catch-up and its sending. A last, clean round lets the
+daemon catch up (its own poll, every article, every delivery); SIGTERM must then exit 0.
 
 Invariants (any failure exits 1; correctness, not timings):
   - after every kill: `PRAGMA integrity_check` ok, no article stored twice, at most one message
