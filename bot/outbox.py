@@ -2,9 +2,11 @@
 
 Delivery guarantee. A delivery is claimed (leased), sent, then recorded. If the
 process dies after the channel accepted a message but before `mark_sent` committed,
-the lease runs out and the message is sent again: at most one resend per crash,
-never a loss. Channels that can deduplicate get a stable id to do it with (the
-email Message-ID derives from the delivery id).
+the message is sent again: at most one resend per crash, never a loss. Channels that
+can deduplicate get a stable id to do it with (the email Message-ID derives from the
+delivery id). The lease names its holder ("host:pid"): the next daemon start takes
+back the leases of holders that are gone (`release_orphaned_leases`), so the resend
+goes out at once rather than when the 5-minute lease runs out.
 
 Failures. A sender raises `TransientError` (try again later: network, 5xx, 4xx SMTP,
 Telegram flood control) or `PermanentError` (this message can never go: bot kicked,
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,11 +37,13 @@ from storage.deliveries import (
     claim_delivery,
     due_deliveries,
     enqueue,
+    lease_holders,
     mark_dead,
     mark_deferred,
     mark_retry,
     mark_sent,
     postpone_target,
+    release_leases,
 )
 from storage.records import Delivery
 from storage.telegram import chat_of, disabled_chats
@@ -122,6 +128,41 @@ def target_address(target: str) -> str:
     return target.split(":", 1)[1] if ":" in target else ""
 
 
+def lease_owner() -> str:
+    """This process as a lease holder: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_gone(owner: str, me: str) -> bool:
+    """Whether a lease holder can no longer be sending: a process of this host that is not running.
+
+    Call before this process claims anything: a holder with our own host and pid is then
+    an earlier process that had the same pid (containers restart with the same pids).
+    A holder on another host may be alive; its lease runs out on its own.
+    """
+    host, _, pid = owner.rpartition(":")
+    if host != me.rpartition(":")[0] or not pid.isdigit():
+        return False
+    if owner == me:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, under another user
+        return False
+    return False
+
+
+def release_orphaned_leases(db: Database, now: datetime) -> int:
+    """At start, before any drain: make what killed senders had claimed due now; returns how many.
+
+    Without this, a message in flight at a crash waits out its lease (5 minutes) before the resend.
+    """
+    me = lease_owner()
+    return release_leases(db, [owner for owner in lease_holders(db) if holder_gone(owner, me)], now)
+
+
 def payload_of(delivery: Delivery) -> dict:
     """The delivery's JSON payload; a payload that is not a JSON object can never be sent."""
     try:
@@ -145,6 +186,7 @@ async def drain(
     later). One pass: a delivery put back for retry is not tried again in this call.
     """
     report = DrainReport()
+    owner = lease_owner()
     for prefix, sender in senders.items():
         tried: set[int] = set()
         held: set[str] = set()  # targets that failed transiently in this pass
@@ -155,7 +197,7 @@ async def drain(
             for delivery in batch:
                 assert delivery.id is not None
                 tried.add(delivery.id)
-                if delivery.target in held or not claim_delivery(db, delivery.id, now_fn(), LEASE):
+                if delivery.target in held or not claim_delivery(db, delivery.id, now_fn(), LEASE, owner):
                     continue
                 if not await _send_one(db, sender, delivery, now_fn, max_attempts, report):
                     held.add(delivery.target)

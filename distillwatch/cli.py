@@ -264,12 +264,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     Holds a lock on the database (a second `run` exits 1). SIGTERM/SIGINT stop it cleanly,
     SIGHUP reloads the config file. With --once: one full cycle and exit, for cron.
     """
+    from distillwatch.early_stop import EarlyStop
+
+    early_stop = None if args.once else EarlyStop.install()  # before the imports, which take seconds
     from distillwatch.daemon import run_daemon, run_once
 
     config = _config(args)
     if args.once:
         return run_once(config, verbose=args.verbose)
-    return run_daemon(config, loader=lambda: _config(args), verbose=args.verbose)
+    return run_daemon(config, loader=lambda: _config(args), verbose=args.verbose, early_stop=early_stop)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
-from bot.outbox import Sender, close_senders, drain
+from bot.outbox import Sender, close_senders, drain, release_orphaned_leases
 from crawler.push import PushedFeed
 from crawler.schedule import due_batch_limit
 from distillwatch.app import (
@@ -76,6 +76,7 @@ from distillwatch.app import (
     send_pending,
 )
 from distillwatch.config import Config, HousekeepingConfig
+from distillwatch.early_stop import EarlyStop
 from distillwatch.lock import InstanceLock, LockHeld
 from distillwatch.logs import LogConfig, setup_logging
 from distillwatch.subscriptions import SYNC_EVERY, PushService
@@ -181,6 +182,14 @@ def housekeeping(db_path: Path, settings: HousekeepingConfig, now: datetime) -> 
     return result
 
 
+def take_back_leases(db: Database) -> None:
+    """Under the instance lock, before any send: what a killed daemon was sending is due again now."""
+    released = release_orphaned_leases(db, utcnow())
+    if released:
+        log.info("daemon: %d deliveries claimed by a stopped process are due again", released,
+                 extra={"deliveries": released})
+
+
 def cycle_fields(cycle: CycleReport) -> dict:
     """A poll's outcome as flat fields: one log line and the `last_poll` state."""
     c = cycle.crawl
@@ -194,8 +203,9 @@ class Daemon:
     """The scheduler and its jobs, over one database connection, for one process lifetime."""
 
     def __init__(self, config: Config, loader: Callable[[], Config] | None = None, verbose: bool = False,
-                 shutdown_grace: float = SHUTDOWN_GRACE):
+                 shutdown_grace: float = SHUTDOWN_GRACE, early_stop: EarlyStop | None = None):
         self.config, self.loader, self.verbose = config, loader, verbose
+        self.early_stop = early_stop  # a stop signal that came during start-up
         self.shutdown_grace = shutdown_grace
         self.db: Database | None = None
         self.scheduler = AsyncIOScheduler(
@@ -224,9 +234,12 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self.db = open_database(self.config)
         reset_websub_states(self.db)  # leases died with the process that held their secrets
+        take_back_leases(self.db)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        if self.early_stop is not None and self.early_stop.received:
+            self.request_stop(self.early_stop.received)
         try:
             self._add_jobs(utcnow())
             await self._start_metrics()
@@ -631,13 +644,18 @@ def _locked(config: Config, verbose: bool) -> InstanceLock | None:
         return None
 
 
-def run_daemon(config: Config, loader: Callable[[], Config] | None = None, verbose: bool = False) -> int:
-    """`distillwatch run`: serve until SIGTERM/SIGINT; 1 when another daemon holds the database."""
+def run_daemon(config: Config, loader: Callable[[], Config] | None = None, verbose: bool = False,
+               early_stop: EarlyStop | None = None) -> int:
+    """`distillwatch run`: serve until SIGTERM/SIGINT; 1 when another daemon holds the database.
+
+    Pass the `EarlyStop` installed before the (slow) imports, so a stop during start-up exits 0.
+    """
+    early_stop = early_stop or EarlyStop.install()
     lock = _locked(config, verbose)
     if lock is None:
         return 1
     with lock:
-        return asyncio.run(Daemon(config, loader, verbose).run())
+        return asyncio.run(Daemon(config, loader, verbose, early_stop=early_stop).run())
 
 
 async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
@@ -676,6 +694,7 @@ def run_once(config: Config, verbose: bool = False) -> int:
         started = time.monotonic()
         db = open_database(config)
         try:
+            take_back_leases(db)
             parts, failed = asyncio.run(one_cycle(config, db))
         finally:
             db.close()

@@ -53,7 +53,7 @@ def mark_sent(db: Database, delivery_id: int, message_id: str, now: datetime) ->
     with db.atomic():
         db.execute(
             "update deliveries set state = 'sent', message_id = ?, sent = ?, attempts = attempts + 1, "
-            "last_error = null where id = ?",
+            "last_error = null, leased_by = null where id = ?",
             [message_id, to_text(now), delivery_id],
         )
 
@@ -61,7 +61,8 @@ def mark_sent(db: Database, delivery_id: int, message_id: str, now: datetime) ->
 def mark_retry(db: Database, delivery_id: int, error: str, retry_in: timedelta, now: datetime) -> None:
     with db.atomic():
         db.execute(
-            "update deliveries set attempts = attempts + 1, last_error = ?, next_attempt_at = ? where id = ?",
+            "update deliveries set attempts = attempts + 1, last_error = ?, next_attempt_at = ?, leased_by = null "
+            "where id = ?",
             [error, to_text(now + retry_in), delivery_id],
         )
 
@@ -70,7 +71,8 @@ def mark_dead(db: Database, delivery_id: int, error: str) -> None:
     """A permanent failure: recorded and reported, never retried."""
     with db.atomic():
         db.execute(
-            "update deliveries set state = 'dead', attempts = attempts + 1, last_error = ? where id = ?",
+            "update deliveries set state = 'dead', attempts = attempts + 1, last_error = ?, leased_by = null "
+            "where id = ?",
             [error, delivery_id],
         )
 
@@ -87,19 +89,43 @@ def sent_message_id(db: Database, target: str, kind: str, key: str) -> str | Non
     return row[0] if row else None
 
 
-def claim_delivery(db: Database, delivery_id: int, now: datetime, lease: timedelta) -> bool:
+def claim_delivery(db: Database, delivery_id: int, now: datetime, lease: timedelta, owner: str = "") -> bool:
     """Take a due message for sending; False if another sender took it first.
 
     The claim pushes `next_attempt_at` out by `lease`, so a second drainer (the CLI
     beside the daemon) skips it, and a sender that crashes mid-send lets it come due
-    again when the lease runs out. SQLite serialises the update, so exactly one wins.
+    again when the lease runs out, or at once when a restart releases its `owner`'s
+    leases. SQLite serialises the update, so exactly one wins.
     """
     with db.atomic():
         cursor = db.execute(
-            "update deliveries set next_attempt_at = ? where id = ? and state = 'pending' and next_attempt_at <= ?",
-            [to_text(now + lease), delivery_id, to_text(now)],
+            "update deliveries set next_attempt_at = ?, leased_by = ? "
+            "where id = ? and state = 'pending' and next_attempt_at <= ?",
+            [to_text(now + lease), owner or None, delivery_id, to_text(now)],
         )
     return cursor.rowcount == 1
+
+
+def lease_holders(db: Database) -> list[str]:
+    """The owners of leases on pending messages (a claim not yet followed by an outcome)."""
+    rows = db.execute(
+        "select distinct leased_by from deliveries where state = 'pending' and leased_by is not null"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def release_leases(db: Database, owners: list[str], now: datetime) -> int:
+    """Make the messages these (dead) owners had claimed due now; returns how many."""
+    if not owners:
+        return 0
+    marks = ", ".join("?" for _ in owners)
+    with db.atomic():
+        cursor = db.execute(
+            f"update deliveries set next_attempt_at = ?, leased_by = null "
+            f"where state = 'pending' and leased_by in ({marks})",
+            [to_text(now), *owners],
+        )
+    return cursor.rowcount
 
 
 def postpone_target(db: Database, target: str, until: datetime) -> int:
@@ -125,7 +151,8 @@ def mark_deferred(db: Database, delivery_id: int, reason: str, until: datetime) 
     """
     with db.atomic():
         db.execute(
-            "update deliveries set last_error = ?, next_attempt_at = ? where id = ? and state = 'pending'",
+            "update deliveries set last_error = ?, next_attempt_at = ?, leased_by = null "
+            "where id = ? and state = 'pending'",
             [reason, to_text(until), delivery_id],
         )
 

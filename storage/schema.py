@@ -207,3 +207,10 @@ def websub_state(db: Database) -> None:
     db["sources"].add_column("websub_state", str)
     db["sources"].add_column("websub_expires", str)
     db["sources"].add_column("websub_error", str)
+
+
+@migrations(name="0006_delivery_leases")
+def delivery_leases(db: Database) -> None:
+    """Who holds a delivery's lease ("host:pid"), so that a restart takes back what a killed
+    sender held instead of waiting its lease out (bot/outbox.py)."""
+    db["deliveries"].add_column("leased_by", str)

@@ -6,7 +6,8 @@ excerpt, a separate article, and a Chinese retelling with an English translation
 on-topic stories and hard negatives surround it. `World.expected()` is the ground truth.
 """
 
+from distillwatch.world.live import Playback
 from distillwatch.world.server import LINK_SELECTOR, ExpectedArticle, Outlet, World, start_world
 from distillwatch.world.thread import world_in_thread
 
-__all__ = ["LINK_SELECTOR", "ExpectedArticle", "Outlet", "World", "start_world", "world_in_thread"]
+__all__ = ["LINK_SELECTOR", "ExpectedArticle", "Outlet", "Playback", "World", "start_world", "world_in_thread"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from xml.sax.saxutils import escape, quoteattr
 
@@ -25,7 +25,8 @@ def _cdata(text: str) -> str:
 
 
 def updated(view: SiteView) -> datetime:
-    return max(a.stated for a in view.articles)
+    """The newest article's date; New Year's Day of the site's year while nothing is out yet."""
+    return max((a.stated for a in view.articles), default=datetime(view.year, 1, 1, tzinfo=UTC))
 
 
 def rss(view: SiteView) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urljoin
 
@@ -52,6 +53,36 @@ class LiveArticle:
         return self.spec.summary or excerpt(self.text)
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Playback:
+    """Publish the catalog over time rather than all at once (the daemon's chaos run needs news to keep coming).
+
+    The catalog's timeline (its oldest article first, its newest last) is replayed from `start`
+    in `seconds`: each article is published, stamped and listed at its moment, and is not
+    served before it. Times are scaled linearly, so their order, a lying mirror's claimed date
+    included, is the catalog's. `clock` is the wall clock; tests pass their own.
+    """
+
+    start: datetime
+    seconds: float
+    clock: Callable[[], datetime] = field(default=wall_clock, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError("world: playback start must be timezone-aware")
+        if self.seconds <= 0:
+            raise ValueError(f"world: playback seconds must be positive, got {self.seconds}")
+
+    def at(self, offset_min: int, oldest: int, newest: int) -> datetime:
+        """The replayed moment of a catalog offset (minutes before the catalog's 'now')."""
+        share = (oldest - offset_min) / (oldest - newest) if oldest != newest else 0.0
+        return (self.start + timedelta(seconds=share * self.seconds)).astimezone(UTC).replace(microsecond=0)
+
+
 def excerpt(text: str, words: int = 55) -> str:
     parts = text.split()
     if len(parts) <= words:
@@ -67,15 +98,27 @@ def article_path(outlet: OutletSpec, spec: ArticleSpec, when: datetime) -> str:
     )
 
 
-def place(catalog: Catalog, bases: dict[str, str], now: datetime) -> list[LiveArticle]:
-    """Turn offsets into times and templates into URLs; newest first."""
+def place(
+    catalog: Catalog, bases: dict[str, str], now: datetime, playback: Playback | None = None
+) -> list[LiveArticle]:
+    """Turn offsets into times and templates into URLs; newest first.
+
+    Without `playback` every article is already out, `offset_min` before `now`; with it,
+    articles come out over the playback (see `Playback`).
+    """
     now = now.astimezone(UTC).replace(microsecond=0)
+    offsets = [a.offset_min for a in catalog.articles]
+    oldest, newest = max(offsets, default=0), min(offsets, default=0)
+
+    def moment(offset: int) -> datetime:
+        return playback.at(offset, oldest, newest) if playback else now - timedelta(minutes=offset)
+
     placed = []
     for spec in catalog.articles:
         outlet = catalog.outlets[spec.outlet]
-        published = now - timedelta(minutes=spec.offset_min)
+        published = moment(spec.offset_min)
         claimed = spec.claimed_offset_min
-        stated = published if claimed is None else now - timedelta(minutes=claimed)
+        stated = published if claimed is None else moment(claimed)
         placed.append(
             LiveArticle(
                 spec, outlet, bases[spec.outlet], published, stated, article_path(outlet, spec, stated)

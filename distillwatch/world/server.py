@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -16,7 +16,7 @@ from aiohttp import web
 
 from distillwatch.world import feeds, pages, wordpress
 from distillwatch.world.catalog import OutletSpec, load_catalog
-from distillwatch.world.live import LiveArticle, place
+from distillwatch.world.live import LiveArticle, Playback, place
 from distillwatch.world.responses import ATOM, HTML, JSONFEED, RSS, SVG, TEXT, XML, Resource, respond, text
 
 LINK_SELECTOR = ".story-list a.headline"
@@ -37,7 +37,25 @@ class Site:
     wp: wordpress.WPSite | None = None
 
 
-SITE = web.AppKey("site", Site)
+class SiteClock:
+    """One outlet's site as of now: rendered again when another of its articles comes out (see `Playback`)."""
+
+    def __init__(self, view: pages.SiteView, world: Mapping[str, LiveArticle], playback: Playback | None):
+        self.view, self.world, self.playback = view, world, playback  # view.articles: all, newest first
+        self._shown = -1
+        self._site: Site | None = None
+
+    def current(self) -> Site:
+        articles = self.view.articles
+        if self.playback is not None:
+            now = self.playback.clock()
+            articles = tuple(a for a in articles if a.published <= now)
+        if self._site is None or len(articles) != self._shown:  # publishing only adds: the count says what changed
+            self._site, self._shown = build_site(replace(self.view, articles=articles), self.world), len(articles)
+        return self._site
+
+
+SITE = web.AppKey("site", SiteClock)
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,7 @@ def _matches(a: LiveArticle, label: str, path: str) -> bool:
 def build_site(view: pages.SiteView, world: Mapping[str, LiveArticle]) -> Site:
     """Render all static responses of one outlet once, so ETags are stable across requests."""
     o = view.outlet
-    last = max(a.stated for a in view.articles)
+    last = max((a.stated for a in view.articles), default=None)
     res: dict[str, Resource] = {
         "/static/placeholder.svg": text(pages.PLACEHOLDER_SVG, SVG),
     }
@@ -126,7 +144,7 @@ def _wordpress(request: web.Request, wp: wordpress.WPSite) -> web.StreamResponse
         if post is None:
             return _not_found(request, wp.view)
         return respond(request, text(wordpress.post_page(wp, post), HTML, post.stated, api_link))
-    last = max(a.stated for a in wp.view.articles)
+    last = max((a.stated for a in wp.view.articles), default=None)
     return respond(request, text(wordpress.home_page(wp), HTML, last, api_link))
 
 
@@ -136,7 +154,7 @@ def _not_found(request: web.Request, view: pages.SiteView) -> web.Response:
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
-    site = request.app[SITE]
+    site = request.app[SITE].current()
     if site.wp is not None and (answer := _wordpress(request, site.wp)) is not None:
         return answer
     res = site.resources.get(request.path)
@@ -162,10 +180,13 @@ def _listen(host: str, port: int) -> socket.socket:
 class World:
     """A running fixture world. Use `await start_world()`; close with `await world.close()`."""
 
-    def __init__(self, now: datetime, outlets: dict[str, Outlet], articles: list[LiveArticle]) -> None:
+    def __init__(
+        self, now: datetime, outlets: dict[str, Outlet], articles: list[LiveArticle], playback: Playback | None = None
+    ) -> None:
         self.now = now
         self.outlets = outlets
-        self.articles = articles  # newest first
+        self.articles = articles  # newest first; with a playback, also those still to come
+        self.playback = playback
         self._runners: list[web.AppRunner] = []
 
     def sources(self) -> list[dict]:
@@ -203,10 +224,13 @@ class World:
         await self.close()
 
 
-async def start_world(now: datetime | None = None, host: str = "127.0.0.1", *, base_port: int = 0) -> World:
+async def start_world(
+    now: datetime | None = None, host: str = "127.0.0.1", *, base_port: int = 0, playback: Playback | None = None
+) -> World:
     """Start every outlet on `host`; ports are free ones, or base_port, base_port+1, ... when given.
 
-    Article times are offsets before `now` (UTC-aware; default: the current time).
+    Article times are offsets before `now` (UTC-aware; default: the current time); with
+    `playback`, the articles come out one by one over it instead (`ExpectedArticle.published`).
     """
     if now is None:
         now = datetime.now(UTC)
@@ -224,10 +248,10 @@ async def start_world(now: datetime | None = None, host: str = "127.0.0.1", *, b
             sock.close()
         raise
     bases = {k: f"http://{netloc_host}:{s.getsockname()[1]}/" for k, s in socks.items()}
-    articles = place(catalog, bases, now)
+    articles = place(catalog, bases, now, playback)
     by_key = {a.key: a for a in articles}
     outlets: dict[str, Outlet] = {}
-    world = World(now, outlets, articles)
+    world = World(now, outlets, articles, playback)
     try:
         for key, spec in catalog.outlets.items():
             base = bases[key]
@@ -242,7 +266,8 @@ async def start_world(now: datetime | None = None, host: str = "127.0.0.1", *, b
                 now.year,
             )
             app = web.Application()
-            app[SITE] = build_site(view, by_key)
+            app[SITE] = SiteClock(view, by_key, playback)
+            app[SITE].current()  # render now: a broken page fails the start, not a request
             app.router.add_get("/{tail:.*}", _handle)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()

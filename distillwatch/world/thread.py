@@ -8,19 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from distillwatch.world.live import Playback
 from distillwatch.world.server import World, start_world
 
 
 @contextmanager
 def world_in_thread(
-    now: datetime | None = None, host: str = "127.0.0.1", *, base_port: int = 0
+    now: datetime | None = None, host: str = "127.0.0.1", *, base_port: int = 0, playback: Playback | None = None
 ) -> Iterator[World]:
     """Yield a started World served from a daemon thread; stop and close it on exit."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="distillwatch-world", daemon=True)
     thread.start()
     try:
-        world = asyncio.run_coroutine_threadsafe(start_world(now, host, base_port=base_port), loop).result(30)
+        world = asyncio.run_coroutine_threadsafe(start_world(now, host, base_port=base_port, playback=playback), loop).result(30)
         try:
             yield world
         finally:
