@@ -10,18 +10,28 @@ as after a first poll). Cycles:
   304       every feed answers 304 (conditional GET): the steady state of an unchanged web
   10%       10% of the feeds gained one entry: those parse, fetch, extract and store it
   changed   only the changed feeds are polled (what due-only polling does): changed feeds/s
+  articles  a fresh database and --article-feeds feeds (one per site), so every entry is
+            new: the article path (fetch page, extract, judge, store) at volume
 
-Also measured: fetch+extract+store articles/s against trafilatura alone extracting the
-same pages in-process. Reports feeds/s, CPU seconds and peak RSS of the crawler process.
-Not a test: it never fails on a timing. Writes bench/results/collection_speed.json.
+Articles/s of the `articles` cycle (new articles / wall seconds, the feed fetches that
+list them included) are set against trafilatura alone (`trafilatura.extract`, default
+settings, one process) extracting the same pages right after, in the same run; our
+`extract_article` alone on those pages is shown too. The crawler runs with product
+defaults except: private addresses allowed (loopback world), robots.txt off (the world
+serves none). `--profile CYCLE` prints a cProfile of one cycle instead of recording.
+Reports feeds/s, CPU seconds and peak RSS of the crawler process. Not a test: it never
+fails on a timing. Writes bench/results/collection_speed.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import multiprocessing
+import os
+import pstats
 import resource
 import sys
 import tempfile
@@ -124,15 +134,27 @@ def rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-async def timed_crawl(sources: list, db_path: Path) -> dict[str, Any]:
+def children_cpu() -> float:
+    """CPU seconds of finished child processes (extraction workers), to add to our own."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def timed_crawl(sources: list, db_path: Path, profile: bool = False) -> dict[str, Any]:
     from crawler.relevance import ACCEPT_ALL
     from crawler.run import crawl
     from crawler.settings import NetworkConfig
 
-    network = NetworkConfig(allow_private_addresses=True, obey_robots=False, timeout=30)
-    wall, cpu = time.perf_counter(), time.process_time()
+    network = NetworkConfig(allow_private_addresses=True, obey_robots=False)
+    profiler = cProfile.Profile() if profile else None
+    wall, cpu, child = time.perf_counter(), time.process_time(), children_cpu()
+    if profiler is not None:
+        profiler.enable()
     report = await crawl(sources, db_path, ACCEPT_ALL, network, now=NOW + timedelta(minutes=1))
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu + children_cpu() - child
     return {"feeds": len(sources), "seconds": round(wall, 2), "feeds_per_s": round(len(sources) / wall, 1),
             "cpu_s": round(cpu, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,
             "failed": report.sources_failed, "new_articles": len(report.articles_new), "peak_rss_mb": rss_mb()}
@@ -174,11 +196,38 @@ def ours_alone(pages: list[bytes]) -> float:
     return round(len(pages) / (time.perf_counter() - started), 1)
 
 
+CYCLES = ("plain", "all_304", "ten_percent_changed", "changed_only", "articles")
+
+
+def run_cycles(args: argparse.Namespace, sources: list, port: int, control: Any, ready: Any,
+               results: dict[str, Any]) -> None:
+    """The five cycles in order against one world; `--profile` profiles the one named."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bench.db"
+        warm_database(db_path, sources, args.feeds, args.sites, port)
+        results["plain"] = asyncio.run(timed_crawl(sources, db_path, args.profile == "plain"))
+        results["all_304"] = asyncio.run(timed_crawl(sources, db_path, args.profile == "all_304"))
+        control.put(args.changed)
+        ready.get(timeout=30)
+        results["ten_percent_changed"] = asyncio.run(
+            timed_crawl(sources, db_path, args.profile == "ten_percent_changed"))
+        control.put(args.changed)
+        ready.get(timeout=30)
+        step = max(1, round(1 / args.changed))
+        changed = [s for i, s in enumerate(sources) if i % step == 0]
+        results["changed_only"] = asyncio.run(timed_crawl(changed, db_path, args.profile == "changed_only"))
+        fresh = sources[:min(args.article_feeds, args.sites)]  # feed f lives on site f: one feed per site
+        results["articles"] = asyncio.run(timed_crawl(fresh, Path(tmp) / "fresh.db", args.profile == "articles"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--sites", type=int, default=500, help="loopback addresses the feeds are spread over")
     parser.add_argument("--changed", type=float, default=0.10, help="share of feeds that change")
+    parser.add_argument("--article-feeds", type=int, default=100,
+                        help=f"feeds of the articles cycle ({ENTRIES} new articles each)")
+    parser.add_argument("--profile", choices=CYCLES, help="print a cProfile of this cycle; nothing is written")
     args = parser.parse_args(argv)
 
     from storage.records import Source
@@ -191,43 +240,42 @@ def main(argv: list[str] | None = None) -> int:
     sources = [Source(url=f"http://{address(f % args.sites)}:{port}/feed/{f}", name=f"feed {f}")
                for f in range(args.feeds)]
     results: dict[str, Any] = {"feeds": args.feeds, "sites": args.sites, "entries_per_feed": ENTRIES}
+    load_before = os.getloadavg()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db_path = Path(tmp) / "bench.db"
-            warm_database(db_path, sources, args.feeds, args.sites, port)
-            results["plain"] = asyncio.run(timed_crawl(sources, db_path))
-            results["all_304"] = asyncio.run(timed_crawl(sources, db_path))
-            control.put(args.changed)
-            ready.get(timeout=30)
-            results["ten_percent_changed"] = asyncio.run(timed_crawl(sources, db_path))
-            control.put(args.changed)
-            ready.get(timeout=30)
-            step = max(1, round(1 / args.changed))
-            changed = [s for i, s in enumerate(sources) if i % step == 0]
-            results["changed_only"] = asyncio.run(timed_crawl(changed, db_path))
+        run_cycles(args, sources, port, control, ready, results)
     finally:
         control.put(None)
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    pages = [article_page(f, 99) for f in range(200)]
-    changed_only = results["changed_only"]
-    results["articles"] = {
-        "crawl_fetch_extract_store_per_s": round(changed_only["new_articles"] / changed_only["seconds"], 1),
-        "extract_article_alone_per_s": ours_alone(pages),
-        "trafilatura_alone_per_s": trafilatura_alone(pages),
+    if args.profile:
+        return 0
+    fresh = results["articles"]
+    pages = [article_page(f, n) for f in range(min(args.article_feeds, args.sites)) for n in range(ENTRIES)]
+    traf = trafilatura_alone(pages)
+    crawl_rate = round(fresh["new_articles"] / fresh["seconds"], 1)
+    results["articles_per_s"] = {
+        "pages": len(pages),
+        "crawl_fetch_extract_store": crawl_rate,
+        "extract_article_alone": ours_alone(pages),
+        "trafilatura_alone": traf,
+        "ratio_crawl_to_trafilatura": round(crawl_rate / traf, 3),
     }
+    results["cpu_count"] = os.cpu_count()
+    results["load_average_1m"] = {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)}
     results["peak_rss_mb"] = rss_mb()
     results["when"] = datetime.now(UTC).isoformat(timespec="seconds")
-    print(f"collection speed: {args.feeds} feeds on {args.sites} loopback sites, {ENTRIES} entries each")
-    for name in ("plain", "all_304", "ten_percent_changed", "changed_only"):
+    print(f"collection speed: {args.feeds} feeds on {args.sites} loopback sites, {ENTRIES} entries each "
+          f"(load {results['load_average_1m']['before']} -> {results['load_average_1m']['after']})")
+    for name in CYCLES:
         r = results[name]
         print(f"  {name:<22} {r['feeds_per_s']:>8} feeds/s  {r['seconds']:>7}s  cpu {r['cpu_s']:>6}s  "
               f"new {r['new_articles']:>4}  ok/304/failed {r['ok']}/{r['not_modified']}/{r['failed']}  "
               f"rss {r['peak_rss_mb']} MB")
-    a = results["articles"]
-    print(f"  articles/s: crawl (fetch+extract+store) {a['crawl_fetch_extract_store_per_s']}, extract_article "
-          f"{a['extract_article_alone_per_s']}, trafilatura alone {a['trafilatura_alone_per_s']}")
+    a = results["articles_per_s"]
+    print(f"  articles/s over {a['pages']} pages: crawl (fetch+extract+store) {a['crawl_fetch_extract_store']}, "
+          f"extract_article alone {a['extract_article_alone']}, trafilatura alone {a['trafilatura_alone']} "
+          f"(ratio {a['ratio_crawl_to_trafilatura']})")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     print(f"wrote {RESULTS.relative_to(Path(__file__).resolve().parents[1])}")

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from crawler.relevance import TopicMatcher
 from crawler.schedule import Plan, PollPolicy, header_hints, plan_next_check
 from crawler.settings import NetworkConfig
+from crawler.workers import ExtractionWorkers
 from storage.records import FetchResult, Source
 from storage.sources import record_fetch, set_body_hash, set_learned_interval, set_websub
 
@@ -85,8 +86,10 @@ class CrawlState:
         now: datetime,
         progress: Progress | None = None,
         policy: PollPolicy | None = None,
+        extractor: ExtractionWorkers | None = None,
     ):
         self.db = db
+        self.extractor = extractor or ExtractionWorkers(1)
         self.policy = policy or PollPolicy()
         self.max_pages = MAX_PAGES_PER_SOURCE
         self.matcher = matcher

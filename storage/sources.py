@@ -107,10 +107,19 @@ def seen_verdict(db: Database, url: str) -> str | None:
     return row[0] if row else None
 
 
-def mark_seen(db: Database, url: str, source: str, verdict: str, now: datetime, article_id: str = "") -> None:
-    db["seen"].upsert(
-        {"url": url, "source": source, "verdict": verdict, "article_id": article_id, "at": to_text(now)}, pk="url"
-    )
+def mark_seen(db: Database, url: str | list[str], source: str, verdict: str, now: datetime,
+              article_id: str = "") -> None:
+    """Remember the crawler's verdict on an entry URL, or on several keys of one entry at once
+    (its URL and GUID identity), replacing earlier verdicts; one transaction."""
+    urls = [url] if isinstance(url, str) else url
+    at = to_text(now)
+    with db.atomic():
+        db.conn.executemany(
+            "insert into seen (url, source, verdict, article_id, at) values (?, ?, ?, ?, ?) on conflict (url) do "
+            "update set source = excluded.source, verdict = excluded.verdict, article_id = excluded.article_id, "
+            "at = excluded.at",
+            [(u, source, verdict, article_id, at) for u in urls],
+        )
 
 
 def add_missing_sources(db: Database, sources: list[Source], now: datetime) -> None:

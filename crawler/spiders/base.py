@@ -10,7 +10,6 @@ and counting outstanding work so a source is reported as soon as it is done.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
@@ -19,7 +18,6 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy.http import Request, Response
 
-from crawler.extract import extract_article
 from crawler.failures import describe, failure_exception
 from crawler.feeds import Entry
 from crawler.headlines import headline_article
@@ -254,7 +252,7 @@ class SourcesSpider(scrapy.Spider):
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES and "html" not in content_type:
             raise ValueError(f"not an HTML page (got {content_type.split(';')[0]})")
         original = response.meta.get("redirect_urls", [])
-        extracted = await asyncio.to_thread(extract_article, response.body, response.url, entry, content_type)
+        extracted = await self.state.extractor.extract(response.body, response.url, entry, content_type)
         if entry is not None and entry.source_name and len(extracted.text) < MIN_TEXT_CHARS:
             # An aggregator's item whose page had no article (a consent or script page): its headline.
             yield self.headline_item(run, seen_key, entry)

@@ -3,14 +3,12 @@ aggregator items (Google News) are stored as headlines."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 from scrapy.http import Response
 
-from crawler.extract import extract_article
 from crawler.feeds import FeedError, html_to_text, parse_feed, sanitize_fragment
 from crawler.gnews import is_aggregator_link
 from crawler.items import ArticleItem
@@ -45,9 +43,7 @@ class FeedHandler(KindHandler):
                 yield self.spider.headline_item(run, key, entry)
             elif len(html_to_text(entry.content_html).split()) >= FULL_TEXT_WORDS:
                 entry = replace(entry, content_html=sanitize_fragment(entry.content_html, entry.link))
-                extracted = await asyncio.to_thread(
-                    extract_article, entry.content_html, entry.link, entry, "", True
-                )
+                extracted = await self.state.extractor.extract(entry.content_html, entry.link, entry, "", True)
                 yield ArticleItem(run.source.id, key, extracted, (entry.link,), guid_key(run.source.id, entry.guid))
             else:
                 yield self.spider.page_request(run, entry.link, key, entry)

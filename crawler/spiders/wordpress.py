@@ -6,7 +6,6 @@ home page, so the same query is retried once as `/?rest_route=/wp/v2/posts`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from html import unescape
@@ -15,7 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Request, Response
 
-from crawler.extract import extract_article, parse_date
+from crawler.extract import parse_date
 from crawler.feeds import Entry, html_to_text, sanitize_fragment
 from crawler.items import ArticleItem
 from crawler.spiders.base import SOURCE, KindHandler, header
@@ -101,7 +100,7 @@ class WordPressHandler(KindHandler):
                 published=published,
                 updated=modified,
             )
-            extracted = await asyncio.to_thread(extract_article, entry.content_html, link, entry, "", True)
+            extracted = await self.state.extractor.extract(entry.content_html, link, entry, "", True)
             yield ArticleItem(run.source.id, key, extracted, (link,), guid_key(run.source.id, guid))
         try:
             total = int(header(response, "X-WP-TotalPages") or 1)
