@@ -170,9 +170,9 @@ def choose_text(primary: str, alternative: str) -> tuple[str, str]:
     la, lb = len(primary), len(alternative)
     if lb >= SHORT_MIN_CHARS and la < SHORT_SHARE * lb:
         return alternative, "A"
-    sa, sb = shingles(primary), shingles(alternative)
-    if lb >= LONGER * la and inside(sa, sb) >= INSIDE:
+    # Shingles only when a length condition holds: on most pages neither does.
+    if lb >= LONGER * la and inside(shingles(primary), shingles(alternative)) >= INSIDE:
         return alternative, "B"
-    if SUBSET_MIN_SHARE * la <= lb < la and inside(sb, sa) >= CLEAN_SUBSET:
+    if SUBSET_MIN_SHARE * la <= lb < la and inside(shingles(alternative), shingles(primary)) >= CLEAN_SUBSET:
         return alternative, "C"
     return primary, ""

@@ -5,8 +5,10 @@ news and spam sites (newsletter boxes, emoji-labelled promo lines). Dates prefer
 timestamp the page states explicitly, then the feed's, then htmldate's best guess.
 
 The page is parsed once (as trafilatura would parse it: no comments or processing
-instructions) and that tree is handed to readability, trafilatura and htmldate, which
-would each reparse the markup otherwise.
+instructions); that tree, promo boxes removed, goes to readability (a copy), trafilatura
+(which copies it) and htmldate, which would each reparse the markup otherwise. On the
+extraction benchmark, readability on the stripped tree scores a little higher than on the
+raw page (F1 0.9755 against 0.9752) and is faster.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ _LABEL_LINE = re.compile(r"^\W{0,3}[\w &'’/-]{2,40}:\s")  # "📈 Market Updat
 _KEEP_TAGS = ("html", "body", "main", "article")
 _CHROME_TAGS = ("nav", "footer", "aside", "form", "iframe", "noscript", "dialog")
 _lang_lock = threading.Lock()
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # trafilatura's own parser settings, so the tree it is given equals the one it would build.
 _PARSER = lxml_html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
+LANGID_CHARS = 1000
 FRAGMENT_MIN_CHARS = 200  # a full-text feed body that extracts to less than this is kept whole
 
 
@@ -253,8 +257,8 @@ def detect_lang(text: str, hint: str = "") -> str:
     """Two-letter language: script shares for CJK, py3langid otherwise, the page's hint for short text."""
     hint = hint.split("-")[0].split("_")[0].lower()[:3]
     sample = text[:3000]
-    han, kana, hangul = (len(script.findall(sample)) for script in (_HAN, _KANA, _HANGUL))
-    if han or kana or hangul:
+    if _CJK.search(sample):
+        han, kana, hangul = (len(script.findall(sample)) for script in (_HAN, _KANA, _HANGUL))
         letters = sum(1 for c in sample if c.isalpha())
         if kana > letters * 0.1:
             return "ja"
@@ -269,7 +273,9 @@ def detect_lang(text: str, hint: str = "") -> str:
     import py3langid
 
     with _lang_lock:
-        lang, _ = py3langid.classify(sample)
+        # Its first 1,000 characters decide as well as 3,000 (the same language on all 1,821 texts of
+        # bench/eval_collection.py's extraction and relevance sets) in a third of the time.
+        lang, _ = py3langid.classify(sample[:LANGID_CHARS])
     return {"wuu": "zh", "yue": "zh"}.get(lang, lang)
 
 
@@ -320,8 +326,8 @@ def extract_article(
         declared = ""
     identity = page_url if fragment else prefer_canonical(url, declared)
     stated = None if fragment else page_date(tree)
-    alternative = "" if fragment else clean_text(readability_text(tree))  # works on its own copy
     _strip_promo_boxes(tree)
+    alternative = "" if fragment else clean_text(readability_text(tree))  # works on its own copy
     doc = _trafilatura(tree, url, fast=True)
     if doc is None:  # too little for the main extractor: let trafilatura try its own fallbacks
         doc = _trafilatura(tree, url, fast=False)
