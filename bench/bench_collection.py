@@ -153,7 +153,8 @@ async def timed_crawl(sources: list, db_path: Path, profile: bool = False) -> di
     report = await crawl(sources, db_path, ACCEPT_ALL, network, now=NOW + timedelta(minutes=1))
     if profiler is not None:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        for order in ("cumulative", "tottime"):
+            pstats.Stats(profiler).sort_stats(order).print_stats(40)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu + children_cpu() - child
     return {"feeds": len(sources), "seconds": round(wall, 2), "feeds_per_s": round(len(sources) / wall, 1),
             "cpu_s": round(cpu, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,

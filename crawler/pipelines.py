@@ -18,6 +18,7 @@ from typing import Any
 from crawler.headlines import HEADLINE_MIN_CHARS
 from crawler.items import ArticleItem
 from crawler.state import CrawlState
+from storage import transaction
 from storage.articles import NEW, UPDATED, store_article
 from storage.records import Article
 from storage.sources import mark_seen
@@ -82,10 +83,10 @@ class StorePipeline:
                 stored.set_result(None)
             return
         try:
-            with state.db.atomic():
+            with transaction(state.db):
                 for item, _ in batch:
                     try:
-                        with state.db.atomic():  # a savepoint: one bad article must not stop the others
+                        with transaction(state.db):  # a savepoint: one bad article must not stop the others
                             self._store(item, state)
                     except Exception as exc:
                         state.page_error(state.runs[item.source_id], item.extracted.url,

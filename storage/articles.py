@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.db import transaction
 from storage.records import Article
 from storage.timeutil import from_text, to_text
 
@@ -94,8 +95,9 @@ def store_article(db: Database, article: Article, aliases: tuple[str, ...] = ())
     Plain statements (sqlite3 caches them): this runs once per fetched article, and the
     table API's per-call introspection cost more than the writes.
     """
-    with db.atomic():
-        existing_id = find_article_id(db, article.canonical_url, article.url, *aliases) or find_same_content(
+    with transaction(db):
+        urls = list(dict.fromkeys((article.canonical_url, article.url, *aliases)))
+        existing_id = find_article_id(db, *urls) or find_same_content(
             db, article.content_hash, article.source
         )
         row = _row(article)
@@ -111,9 +113,8 @@ def store_article(db: Database, article: Article, aliases: tuple[str, ...] = ())
                 values = [row[c] for c in _UPDATABLE if c != "published"]
                 db.execute(_UPDATE, [*values, row["published"] or None, existing_id])
                 outcome = UPDATED
-        urls = sorted({article.url, article.canonical_url, *aliases} - {""})
         db.conn.executemany("insert or ignore into article_urls (url, article_id) values (?, ?)",
-                            [(url, article_id) for url in urls])
+                            [(url, article_id) for url in urls if url])
     return article_id, outcome
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from storage.db import transaction
 from storage.records import FetchResult, Source
 from storage.timeutil import from_text, to_text
 
@@ -113,7 +114,7 @@ def mark_seen(db: Database, url: str | list[str], source: str, verdict: str, now
     (its URL and GUID identity), replacing earlier verdicts; one transaction."""
     urls = [url] if isinstance(url, str) else url
     at = to_text(now)
-    with db.atomic():
+    with transaction(db):
         db.conn.executemany(
             "insert into seen (url, source, verdict, article_id, at) values (?, ?, ?, ?, ?) on conflict (url) do "
             "update set source = excluded.source, verdict = excluded.verdict, article_id = excluded.article_id, "
