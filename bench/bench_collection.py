@@ -155,9 +155,10 @@ async def timed_crawl(sources: list, db_path: Path, profile: bool = False) -> di
         profiler.disable()
         for order in ("cumulative", "tottime"):
             pstats.Stats(profiler).sort_stats(order).print_stats(40)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu + children_cpu() - child
+        profiler.dump_stats(Path(tempfile.gettempdir()) / "bench_collection.prof")
+    wall, cpu, child = time.perf_counter() - wall, time.process_time() - cpu, children_cpu() - child
     return {"feeds": len(sources), "seconds": round(wall, 2), "feeds_per_s": round(len(sources) / wall, 1),
-            "cpu_s": round(cpu, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,
+            "cpu_s": round(cpu + child, 2), "worker_cpu_s": round(child, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,
             "failed": report.sources_failed, "new_articles": len(report.articles_new), "peak_rss_mb": rss_mb()}
 
 
@@ -179,22 +180,25 @@ def warm_database(db_path: Path, sources: list, feeds: int, sites: int, port: in
         db.close()
 
 
-def trafilatura_alone(pages: list[bytes]) -> float:
+def timed_pages(extract: Any, pages: list[bytes]) -> dict[str, float]:
+    """Pages/s (wall) and CPU ms per page of one extractor over the pages, in this process."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i, page in enumerate(pages):
+        extract(page, f"http://bench.invalid/a/{i}")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"per_s": round(len(pages) / wall, 1), "cpu_ms_per_page": round(1000 * cpu / len(pages), 2)}
+
+
+def trafilatura_alone(pages: list[bytes]) -> dict[str, float]:
     import trafilatura
 
-    started = time.perf_counter()
-    for page in pages:
-        trafilatura.extract(page.decode("utf-8"))
-    return round(len(pages) / (time.perf_counter() - started), 1)
+    return timed_pages(lambda page, url: trafilatura.extract(page.decode("utf-8")), pages)
 
 
-def ours_alone(pages: list[bytes]) -> float:
+def ours_alone(pages: list[bytes]) -> dict[str, float]:
     from crawler.extract import extract_article
 
-    started = time.perf_counter()
-    for i, page in enumerate(pages):
-        extract_article(page, f"http://bench.invalid/a/{i}", content_type="text/html; charset=utf-8")
-    return round(len(pages) / (time.perf_counter() - started), 1)
+    return timed_pages(lambda page, url: extract_article(page, url, content_type="text/html; charset=utf-8"), pages)
 
 
 CYCLES = ("plain", "all_304", "ten_percent_changed", "changed_only", "articles")
@@ -218,7 +222,13 @@ def run_cycles(args: argparse.Namespace, sources: list, port: int, control: Any,
         changed = [s for i, s in enumerate(sources) if i % step == 0]
         results["changed_only"] = asyncio.run(timed_crawl(changed, db_path, args.profile == "changed_only"))
         fresh = sources[:min(args.article_feeds, args.sites)]  # feed f lives on site f: one feed per site
+        # The baseline right before and right after the crawl, so both see the machine's load of the moment.
+        pages = [article_page(f, n) for f in range(len(fresh)) for n in range(ENTRIES)]
+        before = trafilatura_alone(pages) if not args.profile else {}
         results["articles"] = asyncio.run(timed_crawl(fresh, Path(tmp) / "fresh.db", args.profile == "articles"))
+        after = trafilatura_alone(pages) if not args.profile else {}
+        results["trafilatura_alone"] = {"before": before, "after": after}
+        results["extract_article_alone"] = ours_alone(pages) if not args.profile else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,15 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         return 0
     fresh = results["articles"]
-    pages = [article_page(f, n) for f in range(min(args.article_feeds, args.sites)) for n in range(ENTRIES)]
-    traf = trafilatura_alone(pages)
+    baseline = results.pop("trafilatura_alone")
+    traf = round((baseline["before"]["per_s"] + baseline["after"]["per_s"]) / 2, 1)
+    traf_cpu = (baseline["before"]["cpu_ms_per_page"] + baseline["after"]["cpu_ms_per_page"]) / 2
     crawl_rate = round(fresh["new_articles"] / fresh["seconds"], 1)
+    crawl_cpu = 1000 * fresh["cpu_s"] / fresh["new_articles"]
     results["articles_per_s"] = {
-        "pages": len(pages),
+        "pages": fresh["new_articles"],
         "crawl_fetch_extract_store": crawl_rate,
-        "extract_article_alone": ours_alone(pages),
+        "crawl_cpu_ms_per_article": round(crawl_cpu, 2),
+        "extract_article_alone": results.pop("extract_article_alone"),
         "trafilatura_alone": traf,
+        "trafilatura_alone_runs": baseline,
         "ratio_crawl_to_trafilatura": round(crawl_rate / traf, 3),
+        "cpu_ratio_trafilatura_to_crawl": round(traf_cpu / crawl_cpu, 3),
     }
     results["cpu_count"] = os.cpu_count()
     results["load_average_1m"] = {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)}
@@ -270,13 +285,18 @@ def main(argv: list[str] | None = None) -> int:
           f"(load {results['load_average_1m']['before']} -> {results['load_average_1m']['after']})")
     for name in CYCLES:
         r = results[name]
-        print(f"  {name:<22} {r['feeds_per_s']:>8} feeds/s  {r['seconds']:>7}s  cpu {r['cpu_s']:>6}s  "
-              f"new {r['new_articles']:>4}  ok/304/failed {r['ok']}/{r['not_modified']}/{r['failed']}  "
+        print(f"  {name:<22} {r['feeds_per_s']:>8} feeds/s  {r['seconds']:>7}s  cpu {r['cpu_s']:>6}s "
+              f"(workers {r['worker_cpu_s']}s)  new {r['new_articles']:>4}  ok/304/failed {r['ok']}/{r['not_modified']}/{r['failed']}  "
               f"rss {r['peak_rss_mb']} MB")
     a = results["articles_per_s"]
-    print(f"  articles/s over {a['pages']} pages: crawl (fetch+extract+store) {a['crawl_fetch_extract_store']}, "
-          f"extract_article alone {a['extract_article_alone']}, trafilatura alone {a['trafilatura_alone']} "
-          f"(ratio {a['ratio_crawl_to_trafilatura']})")
+    print(f"  articles/s over {a['pages']} new articles: crawl (fetch+extract+store, {os.cpu_count()} cores) "
+          f"{a['crawl_fetch_extract_store']}, trafilatura alone (one process; mean of before/after "
+          f"{a['trafilatura_alone_runs']['before']['per_s']}/{a['trafilatura_alone_runs']['after']['per_s']}) "
+          f"{a['trafilatura_alone']}: ratio {a['ratio_crawl_to_trafilatura']}")
+    print(f"  CPU per article: crawl {a['crawl_cpu_ms_per_article']} ms (all processes), extract_article alone "
+          f"{a['extract_article_alone']['cpu_ms_per_page']} ms ({a['extract_article_alone']['per_s']}/s), "
+          f"trafilatura alone {a['trafilatura_alone_runs']['after']['cpu_ms_per_page']} ms: "
+          f"ratio {a['cpu_ratio_trafilatura_to_crawl']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     print(f"wrote {RESULTS.relative_to(Path(__file__).resolve().parents[1])}")

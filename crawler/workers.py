@@ -25,7 +25,7 @@ from typing import Any
 from crawler.extract import Extracted, extract_article
 
 log = logging.getLogger("crawler")
-BACKLOG = 4  # pages waiting for extraction before worker processes are worth their start-up (~1 s)
+BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers pay their ~1.5 s start-up
 _WARMUP_PAGE = ("<html lang=en><head><title>Warm-up</title></head><body><article><p>"
                 + "Worker processes load their models once, before the first real page. " * 8
                 + "</p></article></body></html>").encode()
