@@ -12,6 +12,7 @@ from scrapy.http import Response
 from crawler.feeds import FeedError, html_to_text, parse_feed, sanitize_fragment
 from crawler.gnews import is_aggregator_link
 from crawler.items import ArticleItem
+from crawler.spiders import crosscheck
 from crawler.spiders.base import SOURCE, KindHandler, header
 from crawler.state import SourceRun
 from crawler.urls import guid_key
@@ -22,8 +23,17 @@ FULL_TEXT_WORDS = 150  # an entry body this long is the article; shorter ones ar
 
 class FeedHandler(KindHandler):
     kind = "feed"
+    optional_steps = crosscheck.STEPS
+
+    def __init__(self, spider: Any):
+        super().__init__(spider)
+        self.crosscheck = crosscheck.NewsSitemapCheck(spider)
 
     async def parse(self, step: str, response: Response, run: SourceRun, **kw: Any) -> AsyncIterator[Any]:
+        if step in crosscheck.STEPS:
+            async for out in self.crosscheck.parse(step, response, run, **kw):
+                yield out
+            return
         if step != SOURCE:
             raise ValueError(f"unexpected step {step}")
         try:
@@ -47,3 +57,5 @@ class FeedHandler(KindHandler):
                 yield ArticleItem(run.source.id, key, extracted, (entry.link,), guid_key(run.source.id, entry.guid))
             else:
                 yield self.spider.page_request(run, entry.link, key, entry)
+        if not any(is_aggregator_link(entry.link) for entry in feed.entries[:1]):
+            yield self.crosscheck.start(run, feed.entries, response.url)  # None when this site was checked
