@@ -57,6 +57,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 # trafilatura's own parser settings, so the tree it is given equals the one it would build.
 _PARSER = lxml_html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
 LANGID_CHARS = 1000
+TRUSTED_SHARE = 0.5  # trafilatura's text at least this share of the page's: no readability (needs_second_opinion)
 FRAGMENT_MIN_CHARS = 200  # a full-text feed body that extracts to less than this is kept whole
 
 
@@ -292,6 +293,19 @@ def _trafilatura(tree: lxml_html.HtmlElement, url: str, fast: bool) -> Any:
     )
 
 
+def needs_second_opinion(text: str, tree: lxml_html.HtmlElement) -> bool:
+    """Whether readability could change the text (bodytext.choose_text), judged before running it.
+
+    When trafilatura kept at least half of the page's remaining text, readability cannot
+    find twice as much (rule B) or five times as much (rule A); only rule C (readability's
+    text a clean subset) could apply. On the extraction benchmark 35 of 181 pages are such
+    pages, and skipping readability on them scores F1 0.9758 against 0.9755 with it.
+    """
+    body = tree.find("body")
+    page_chars = len(" ".join((body if body is not None else tree).text_content().split()))
+    return len(text) < TRUSTED_SHARE * page_chars
+
+
 def _fallback_text(tree: lxml_html.HtmlElement) -> str:
     blocks = tree.xpath("//p|//li|//h1|//h2|//h3|//blockquote")
     lines = [" ".join(b.text_content().split()) for b in blocks]
@@ -327,13 +341,12 @@ def extract_article(
     identity = page_url if fragment else prefer_canonical(url, declared)
     stated = None if fragment else page_date(tree)
     _strip_promo_boxes(tree)
-    alternative = "" if fragment else clean_text(readability_text(tree))  # works on its own copy
     doc = _trafilatura(tree, url, fast=True)
     if doc is None:  # too little for the main extractor: let trafilatura try its own fallbacks
         doc = _trafilatura(tree, url, fast=False)
     text = clean_text((doc.text if doc is not None else "") or "")
-    if not fragment:
-        text, _ = choose_text(text, alternative)
+    if not fragment and needs_second_opinion(text, tree):
+        text, _ = choose_text(text, clean_text(readability_text(tree)))  # readability works on its own copy
     if not text:
         text = clean_text(_fallback_text(tree))
     if fragment and len(text) < FRAGMENT_MIN_CHARS:

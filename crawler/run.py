@@ -141,6 +141,7 @@ async def crawl(
                     await runner.crawl(SourcesSpider, state=state, sources=good, kinds=KINDS)
             finally:
                 await extractor.close()
+                state.report.extraction_worker_cpu_s = round(extractor.worker_cpu_seconds, 2)
             state.finish_all()
         state.emit("crawl_done", {"sources": len(sources), "new": len(state.report.articles_new)})
         return state.report

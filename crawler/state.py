@@ -39,6 +39,7 @@ class CrawlReport:
     articles_updated: int = 0
     off_topic: int = 0
     errors: list[str] = field(default_factory=list)
+    extraction_worker_cpu_s: float = 0.0  # CPU of extraction worker processes, when the crawl started them
 
 
 @dataclass

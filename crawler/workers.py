@@ -5,8 +5,10 @@ GIL, so it runs on one core and slows the loop that downloads and stores. A craw
 with one extraction thread (nothing to start up, right for the few new articles of a
 routine poll); when pages queue up for extraction (a first poll, a burst of news), it
 starts `processes` worker processes and hands them the pages from then on, so every core
-extracts while the loop keeps downloading and storing. Workers are spawned (never forked
-from a process running threads and an event loop) and live for one crawl.
+extracts while the loop keeps downloading and storing. Workers live for one crawl. They
+come from multiprocessing's fork server (never forked from this process, which runs
+threads and an event loop): it imports the extraction stack once, when it first starts,
+and forks each worker from there, so a pool starts in a fraction of a second.
 
 A worker that dies (a parser crash on hostile input) fails the pages it had in flight
 with a one-line error; the crawl goes on in the thread.
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -25,7 +28,7 @@ from typing import Any
 from crawler.extract import Extracted, extract_article
 
 log = logging.getLogger("crawler")
-BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers pay their ~1.5 s start-up
+BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers are worth starting
 _WARMUP_PAGE = ("<html lang=en><head><title>Warm-up</title></head><body><article><p>"
                 + "Worker processes load their models once, before the first real page. " * 8
                 + "</p></article></body></html>").encode()
@@ -37,8 +40,19 @@ def default_processes(configured: int) -> int:
 
 
 def _warm_up() -> None:
-    """Runs in each new worker: imports and lazy models (language id, date parser) load here."""
+    """Runs in each new worker: lazy models (language id, date parser) load here."""
     extract_article(_WARMUP_PAGE, "http://warm-up.invalid/", content_type="text/html; charset=utf-8")
+
+
+def _started() -> float:
+    """CPU seconds a new worker spent getting ready (its warm-up)."""
+    return time.process_time()
+
+
+def _extract_timed(*args: Any) -> tuple[Extracted, float]:
+    """`extract_article` in a worker, with the CPU seconds it took (workers are not our children to measure)."""
+    started = time.process_time()
+    return extract_article(*args), time.process_time() - started
 
 
 class ExtractionWorkers:
@@ -48,19 +62,27 @@ class ExtractionWorkers:
         self.processes = processes
         self.backlog = backlog
         self.pool_started = False  # whether this crawl needed worker processes (reported, tested)
+        self.worker_cpu_seconds = 0.0  # CPU the worker processes spent, start-up included
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="extract")
         self._pool: ProcessPoolExecutor | None = None
         self._ready: asyncio.Future | None = None
         self._waiting = 0
 
+    @property
+    def pool_ready(self) -> bool:
+        """Whether pages now go to the worker processes."""
+        return self._pool is not None and self._ready is not None and self._ready.done()
+
     async def extract(self, *args: Any) -> Extracted:
         loop = asyncio.get_running_loop()
         self._waiting += 1
         try:
-            pool = self._pool if self._ready is not None and self._ready.done() else None
+            pool = self._pool if self.pool_ready else None
             if pool is not None:
                 try:
-                    return await loop.run_in_executor(pool, extract_article, *args)
+                    extracted, cpu = await loop.run_in_executor(pool, _extract_timed, *args)
+                    self.worker_cpu_seconds += cpu
+                    return extracted
                 except BrokenProcessPool:
                     self._drop_pool()
                     raise ValueError("extraction worker process died") from None
@@ -72,10 +94,11 @@ class ExtractionWorkers:
 
     def _start_pool(self, loop: asyncio.AbstractEventLoop) -> None:
         self.pool_started = True
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_warm_up)
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["crawler.extract"])  # read when the fork server starts
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_warm_up)
         # One trivial task per worker: the pool takes pages once every worker has started and warmed up.
-        started: list[Future] = [self._pool.submit(os.getpid) for _ in range(self.processes)]
+        started: list[Future] = [self._pool.submit(_started) for _ in range(self.processes)]
         self._ready = asyncio.gather(*(asyncio.wrap_future(f, loop=loop) for f in started))
         self._ready.add_done_callback(self._check_started)
 
@@ -84,6 +107,8 @@ class ExtractionWorkers:
             log.warning("crawler: extraction worker processes did not start: %s",
                         "cancelled" if ready.cancelled() else ready.exception())
             self._drop_pool()
+        else:
+            self.worker_cpu_seconds += sum(ready.result())
 
     def _drop_pool(self) -> None:
         """Extraction goes on in the thread; the broken pool is not used again in this crawl."""
