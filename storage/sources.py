@@ -49,10 +49,8 @@ def source_rows(db: Database, enabled_only: bool = True) -> list[dict]:
 
 def fetch_state(db: Database, source_id: str) -> tuple[str, str]:
     """(ETag, Last-Modified) to send as conditional GET headers; empty when unknown."""
-    rows = list(db["sources"].rows_where("id = ?", [source_id], select="etag, last_modified"))
-    if not rows:
-        return "", ""
-    return rows[0]["etag"] or "", rows[0]["last_modified"] or ""
+    row = db.execute("select etag, last_modified from sources where id = ?", [source_id]).fetchone()
+    return (row[0] or "", row[1] or "") if row else ("", "")
 
 
 def record_fetch(db: Database, result: FetchResult, now: datetime, next_check: timedelta | None = None) -> None:
@@ -61,39 +59,33 @@ def record_fetch(db: Database, result: FetchResult, now: datetime, next_check: t
     Conditional GET state is stored only when the feed changed (Miniflux's rule), so a
     304 never wipes it and an error never replaces it with nothing.
     """
-    with db.atomic():
-        db["fetch_log"].insert(
-            {
-                "source": result.source,
-                "url": result.url,
-                "at": to_text(now),
-                "outcome": result.outcome,
-                "status": result.status,
-                "error": result.error,
-                "items": result.items,
-                "new_items": result.new_items,
-                "duration_ms": result.duration_ms,
-            }
+    with transaction(db):
+        db.execute(
+            "insert into fetch_log (source, url, at, outcome, status, error, items, new_items, duration_ms) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [result.source, result.url, to_text(now), result.outcome, result.status, result.error, result.items,
+             result.new_items, result.duration_ms],
         )
-        if not db["sources"].count_where("id = ?", [result.source]):
-            return
-        update: dict = {}
+        # Plain statements, not the table API: this runs for every source on every poll.
+        next_at = to_text(now + next_check) if next_check is not None else None
         if result.outcome == "error":
             db.execute(
-                "update sources set error_count = coalesce(error_count, 0) + 1 where id = ?", [result.source]
+                "update sources set error_count = coalesce(error_count, 0) + 1, last_error = ?, last_error_at = ?, "
+                "next_check_at = coalesce(?, next_check_at) where id = ?",
+                [result.error, to_text(now), next_at, result.source],
             )
-            update.update(last_error=result.error, last_error_at=to_text(now))
-        else:
-            update.update(last_success=to_text(now), error_count=0)
-            if result.outcome == "ok":
-                update.update(etag=result.etag, last_modified=result.last_modified)
+        elif result.outcome == "ok":
             db.execute(
-                "update sources set items_total = coalesce(items_total, 0) + ? where id = ?",
-                [result.new_items, result.source],
+                "update sources set last_success = ?, error_count = 0, items_total = coalesce(items_total, 0) + ?, "
+                "etag = ?, last_modified = ?, next_check_at = coalesce(?, next_check_at) where id = ?",
+                [to_text(now), result.new_items, result.etag, result.last_modified, next_at, result.source],
             )
-        if next_check is not None:
-            update["next_check_at"] = to_text(now + next_check)
-        db["sources"].update(result.source, update)
+        else:
+            db.execute(
+                "update sources set last_success = ?, error_count = 0, items_total = coalesce(items_total, 0) + ?, "
+                "next_check_at = coalesce(?, next_check_at) where id = ?",
+                [to_text(now), result.new_items, next_at, result.source],
+            )
 
 
 def fetch_summary(db: Database, since: datetime) -> dict[str, int]:
