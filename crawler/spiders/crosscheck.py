@@ -80,7 +80,9 @@ class NewsSitemapCheck:
             for url in recent_children(root, cutoff, response.url, self.state.now)[:MAX_SITEMAPS]:
                 yield self.spider.follow(run, url, NEWS_SITEMAP, depth=depth + 1)
         elif kind == "urlset":
-            for entry, changed in recent_entries(root, cutoff, response.url, news_only=True):
-                key = self.spider.wanted(run, entry.link, changed, entry.published, count=False)
+            entries = list(recent_entries(root, cutoff, response.url, news_only=True))
+            known = self.spider.known_entries(run, (entry for entry, _ in entries))
+            for entry, changed in entries:
+                key = self.spider.wanted(run, entry.link, changed, entry.published, known=known, count=False)
                 if key is not None:
                     yield self.spider.page_request(run, entry.link, key, entry)

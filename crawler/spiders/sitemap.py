@@ -131,8 +131,10 @@ class SitemapHandler(KindHandler):
                 if depth < MAX_DEPTH:
                     yield self.spider.follow(run, url, CHILD, depth=depth + 1)
         elif kind == "urlset":
-            for entry, changed in recent_entries(root, cutoff, run.source.url):
-                key = self.spider.wanted(run, entry.link, changed, entry.published)
+            entries = list(recent_entries(root, cutoff, run.source.url))
+            known = self.spider.known_entries(run, (entry for entry, _ in entries))  # one query, not one per URL
+            for entry, changed in entries:
+                key = self.spider.wanted(run, entry.link, changed, entry.published, known=known)
                 if key is not None:
                     yield self.spider.page_request(run, entry.link, key, entry)
         else:
