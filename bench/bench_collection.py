@@ -10,18 +10,29 @@ as after a first poll). Cycles:
   304       every feed answers 304 (conditional GET): the steady state of an unchanged web
   10%       10% of the feeds gained one entry: those parse, fetch, extract and store it
   changed   only the changed feeds are polled (what due-only polling does): changed feeds/s
+  articles  a fresh database and --article-feeds feeds (one per site), so every entry is
+            new: the article path (fetch page, extract, judge, store) at volume
 
-Also measured: fetch+extract+store articles/s against trafilatura alone extracting the
-same pages in-process. Reports feeds/s, CPU seconds and peak RSS of the crawler process.
-Not a test: it never fails on a timing. Writes bench/results/collection_speed.json.
+Articles/s of the `articles` cycle (new articles / wall seconds, the feed fetches that
+list them included) are set against trafilatura alone (`trafilatura.extract`, default
+settings, one process) extracting the same pages right after, in the same run; our
+`extract_article` alone on those pages is shown too. The crawler runs with product
+defaults except: private addresses allowed (loopback world), robots.txt off (the world
+serves none; each changed feed still asks for /robots.txt once, the news-sitemap
+cross-check, and gets a 404). `--profile CYCLE` prints a cProfile of one cycle instead of recording.
+Reports feeds/s, CPU seconds and peak RSS of the crawler process. Not a test: it never
+fails on a timing. Writes bench/results/collection_speed.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import multiprocessing
+import os
+import pstats
 import resource
 import sys
 import tempfile
@@ -167,17 +178,33 @@ def rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-async def timed_crawl(sources: list, db_path: Path) -> dict[str, Any]:
+def children_cpu() -> float:
+    """CPU seconds of finished child processes (extraction workers), to add to our own."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def timed_crawl(sources: list, db_path: Path, profile: bool = False) -> dict[str, Any]:
     from crawler.relevance import ACCEPT_ALL
     from crawler.run import crawl
     from crawler.settings import NetworkConfig
 
-    network = NetworkConfig(allow_private_addresses=True, obey_robots=False, timeout=30)
-    wall, cpu = time.perf_counter(), time.process_time()
+    network = NetworkConfig(allow_private_addresses=True, obey_robots=False)
+    profiler = cProfile.Profile() if profile else None
+    wall, cpu, child = time.perf_counter(), time.process_time(), children_cpu()
+    if profiler is not None:
+        profiler.enable()
     report = await crawl(sources, db_path, ACCEPT_ALL, network, now=NOW + timedelta(minutes=1))
+    if profiler is not None:
+        profiler.disable()
+        for order in ("cumulative", "tottime"):
+            pstats.Stats(profiler).sort_stats(order).print_stats(40)
+        profiler.dump_stats(Path(tempfile.gettempdir()) / "bench_collection.prof")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    # Extraction workers are the fork server's children, so they report their own CPU.
+    child = children_cpu() - child + getattr(report, "extraction_worker_cpu_s", 0.0)
     return {"feeds": len(sources), "seconds": round(wall, 2), "feeds_per_s": round(len(sources) / wall, 1),
-            "cpu_s": round(cpu, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,
+            "cpu_s": round(cpu + child, 2), "worker_cpu_s": round(child, 2), "ok": report.sources_ok, "not_modified": report.sources_not_modified,
             "failed": report.sources_failed, "new_articles": len(report.articles_new), "peak_rss_mb": rss_mb()}
 
 
@@ -199,22 +226,70 @@ def warm_database(db_path: Path, sources: list, feeds: int, sites: int, port: in
         db.close()
 
 
-def trafilatura_alone(pages: list[bytes]) -> float:
+def timed_pages(extract: Any, pages: list[bytes]) -> dict[str, float]:
+    """Pages/s (wall) and CPU ms per page of one extractor over the pages, in this process."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i, page in enumerate(pages):
+        extract(page, f"http://bench.invalid/a/{i}")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"per_s": round(len(pages) / wall, 1), "cpu_ms_per_page": round(1000 * cpu / len(pages), 2)}
+
+
+def trafilatura_alone(pages: list[bytes]) -> dict[str, float]:
     import trafilatura
 
-    started = time.perf_counter()
-    for page in pages:
-        trafilatura.extract(page.decode("utf-8"))
-    return round(len(pages) / (time.perf_counter() - started), 1)
+    return timed_pages(lambda page, url: trafilatura.extract(page.decode("utf-8")), pages)
 
 
-def ours_alone(pages: list[bytes]) -> float:
+def ours_alone(pages: list[bytes]) -> dict[str, float]:
     from crawler.extract import extract_article
 
-    started = time.perf_counter()
-    for i, page in enumerate(pages):
-        extract_article(page, f"http://bench.invalid/a/{i}", content_type="text/html; charset=utf-8")
-    return round(len(pages) / (time.perf_counter() - started), 1)
+    return timed_pages(lambda page, url: extract_article(page, url, content_type="text/html; charset=utf-8"), pages)
+
+
+def relevance_cost(pages: list[bytes]) -> float:
+    """ms per article of judging with the shipped topic rules (the cycles accept every article, so all are stored)."""
+    from crawler.extract import extract_article
+    from crawler.relevance import TopicMatcher
+    from distillwatch.config import load_config
+
+    matcher = TopicMatcher(load_config(None, env={}).topic)
+    extracted = [extract_article(page, f"http://bench.invalid/a/{i}") for i, page in enumerate(pages)]
+    started = time.process_time()
+    for x in extracted:
+        matcher.judge(x.title, x.text, x.lang)
+    return round(1000 * (time.process_time() - started) / len(extracted), 2)
+
+
+CYCLES = ("plain", "all_304", "ten_percent_changed", "changed_only", "articles")
+
+
+def run_cycles(args: argparse.Namespace, sources: list, port: int, control: Any, ready: Any,
+               results: dict[str, Any]) -> None:
+    """The five cycles in order against one world; `--profile` profiles the one named."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bench.db"
+        warm_database(db_path, sources, args.feeds, args.sites, port)
+        results["plain"] = asyncio.run(timed_crawl(sources, db_path, args.profile == "plain"))
+        results["all_304"] = asyncio.run(timed_crawl(sources, db_path, args.profile == "all_304"))
+        control.put(args.changed)
+        ready.get(timeout=30)
+        results["ten_percent_changed"] = asyncio.run(
+            timed_crawl(sources, db_path, args.profile == "ten_percent_changed"))
+        control.put(args.changed)
+        ready.get(timeout=30)
+        step = max(1, round(1 / args.changed))
+        changed = [s for i, s in enumerate(sources) if i % step == 0]
+        results["changed_only"] = asyncio.run(timed_crawl(changed, db_path, args.profile == "changed_only"))
+        fresh = sources[:min(args.article_feeds, args.sites)]  # feed f lives on site f: one feed per site
+        # The baseline right before and right after the crawl, so both see the machine's load of the moment.
+        pages = [article_page(f, n) for f in range(len(fresh)) for n in range(ENTRIES)]
+        before = trafilatura_alone(pages) if not args.profile else {}
+        results["articles"] = asyncio.run(timed_crawl(fresh, Path(tmp) / "fresh.db", args.profile == "articles"))
+        after = trafilatura_alone(pages) if not args.profile else {}
+        results["trafilatura_alone"] = {"before": before, "after": after}
+        results["extract_article_alone"] = ours_alone(pages) if not args.profile else {}
+        results["relevance_default_rules_cpu_ms"] = relevance_cost(pages[:300]) if not args.profile else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--sites", type=int, default=500, help="loopback addresses the feeds are spread over")
     parser.add_argument("--changed", type=float, default=0.10, help="share of feeds that change")
+    parser.add_argument("--article-feeds", type=int, default=100,
+                        help=f"feeds of the articles cycle ({ENTRIES} new articles each)")
+    parser.add_argument("--profile", choices=CYCLES, help="print a cProfile of this cycle; nothing is written")
     args = parser.parse_args(argv)
 
     from storage.records import Source
@@ -234,43 +312,54 @@ def main(argv: list[str] | None = None) -> int:
     sources = [Source(url=f"http://{address(f % args.sites)}:{port}/feed/{f}", name=f"feed {f}")
                for f in range(args.feeds)]
     results: dict[str, Any] = {"feeds": args.feeds, "sites": args.sites, "entries_per_feed": ENTRIES}
+    load_before = os.getloadavg()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db_path = Path(tmp) / "bench.db"
-            warm_database(db_path, sources, args.feeds, args.sites, port)
-            results["plain"] = asyncio.run(timed_crawl(sources, db_path))
-            results["all_304"] = asyncio.run(timed_crawl(sources, db_path))
-            control.put(args.changed)
-            ready.get(timeout=30)
-            results["ten_percent_changed"] = asyncio.run(timed_crawl(sources, db_path))
-            control.put(args.changed)
-            ready.get(timeout=30)
-            step = max(1, round(1 / args.changed))
-            changed = [s for i, s in enumerate(sources) if i % step == 0]
-            results["changed_only"] = asyncio.run(timed_crawl(changed, db_path))
+        run_cycles(args, sources, port, control, ready, results)
     finally:
         control.put(None)
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
-    pages = [article_page(f, 99) for f in range(200)]
-    changed_only = results["changed_only"]
-    results["articles"] = {
-        "crawl_fetch_extract_store_per_s": round(changed_only["new_articles"] / changed_only["seconds"], 1),
-        "extract_article_alone_per_s": ours_alone(pages),
-        "trafilatura_alone_per_s": trafilatura_alone(pages),
+    if args.profile:
+        return 0
+    fresh = results["articles"]
+    baseline = results.pop("trafilatura_alone")
+    traf = round((baseline["before"]["per_s"] + baseline["after"]["per_s"]) / 2, 1)
+    traf_cpu = (baseline["before"]["cpu_ms_per_page"] + baseline["after"]["cpu_ms_per_page"]) / 2
+    crawl_rate = round(fresh["new_articles"] / fresh["seconds"], 1)
+    crawl_cpu = 1000 * fresh["cpu_s"] / fresh["new_articles"]
+    results["articles_per_s"] = {
+        "pages": fresh["new_articles"],
+        "crawl_fetch_extract_store": crawl_rate,
+        "crawl_cpu_ms_per_article": round(crawl_cpu, 2),
+        "extract_article_alone": results.pop("extract_article_alone"),
+        "trafilatura_alone": traf,
+        "trafilatura_alone_runs": baseline,
+        "ratio_crawl_to_trafilatura": round(crawl_rate / traf, 3),
+        "cpu_ratio_trafilatura_to_crawl": round(traf_cpu / crawl_cpu, 3),
     }
+    results["cpu_count"] = os.cpu_count()
+    results["load_average_1m"] = {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)}
     results["peak_rss_mb"] = rss_mb()
     results["when"] = datetime.now(UTC).isoformat(timespec="seconds")
-    print(f"collection speed: {args.feeds} feeds on {args.sites} loopback sites, {ENTRIES} entries each")
-    for name in ("plain", "all_304", "ten_percent_changed", "changed_only"):
+    print(f"collection speed: {args.feeds} feeds on {args.sites} loopback sites, {ENTRIES} entries each "
+          f"(load {results['load_average_1m']['before']} -> {results['load_average_1m']['after']})")
+    for name in CYCLES:
         r = results[name]
-        print(f"  {name:<22} {r['feeds_per_s']:>8} feeds/s  {r['seconds']:>7}s  cpu {r['cpu_s']:>6}s  "
-              f"new {r['new_articles']:>4}  ok/304/failed {r['ok']}/{r['not_modified']}/{r['failed']}  "
+        print(f"  {name:<22} {r['feeds_per_s']:>8} feeds/s  {r['seconds']:>7}s  cpu {r['cpu_s']:>6}s "
+              f"(workers {r['worker_cpu_s']}s)  new {r['new_articles']:>4}  ok/304/failed {r['ok']}/{r['not_modified']}/{r['failed']}  "
               f"rss {r['peak_rss_mb']} MB")
-    a = results["articles"]
-    print(f"  articles/s: crawl (fetch+extract+store) {a['crawl_fetch_extract_store_per_s']}, extract_article "
-          f"{a['extract_article_alone_per_s']}, trafilatura alone {a['trafilatura_alone_per_s']}")
+    a = results["articles_per_s"]
+    print(f"  articles/s over {a['pages']} new articles: crawl (fetch+extract+store, {os.cpu_count()} cores) "
+          f"{a['crawl_fetch_extract_store']}, trafilatura alone (one process; mean of before/after "
+          f"{a['trafilatura_alone_runs']['before']['per_s']}/{a['trafilatura_alone_runs']['after']['per_s']}) "
+          f"{a['trafilatura_alone']}: ratio {a['ratio_crawl_to_trafilatura']}")
+    print(f"  CPU per article: crawl {a['crawl_cpu_ms_per_article']} ms (all processes), extract_article alone "
+          f"{a['extract_article_alone']['cpu_ms_per_page']} ms ({a['extract_article_alone']['per_s']}/s), "
+          f"trafilatura alone {a['trafilatura_alone_runs']['after']['cpu_ms_per_page']} ms: "
+          f"ratio {a['cpu_ratio_trafilatura_to_crawl']}")
+    print(f"  relevance with the shipped topic rules: {results['relevance_default_rules_cpu_ms']} ms CPU per article "
+          "(the cycles above accept every article)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     print(f"wrote {RESULTS.relative_to(Path(__file__).resolve().parents[1])}")

@@ -3,6 +3,12 @@
 trafilatura finds the main text; two small passes around it remove what it keeps on
 news and spam sites (newsletter boxes, emoji-labelled promo lines). Dates prefer a
 timestamp the page states explicitly, then the feed's, then htmldate's best guess.
+
+The page is parsed once (as trafilatura would parse it: no comments or processing
+instructions); that tree, promo boxes removed, goes to readability (a copy), trafilatura
+(which copies it) and htmldate, which would each reparse the markup otherwise. On the
+extraction benchmark, readability on the stripped tree scores a little higher than on the
+raw page (F1 0.9755 against 0.9752) and is faster.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import escape
+from typing import Any
 
 import htmldate
 import trafilatura
@@ -43,6 +50,14 @@ _LABEL_LINE = re.compile(r"^\W{0,3}[\w &'’/-]{2,40}:\s")  # "📈 Market Updat
 _KEEP_TAGS = ("html", "body", "main", "article")
 _CHROME_TAGS = ("nav", "footer", "aside", "form", "iframe", "noscript", "dialog")
 _lang_lock = threading.Lock()
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+# trafilatura's own parser settings, so the tree it is given equals the one it would build.
+_PARSER = lxml_html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True)
+LANGID_CHARS = 1000
+TRUSTED_SHARE = 0.5  # trafilatura's text at least this share of the page's: no readability (needs_second_opinion)
 FRAGMENT_MIN_CHARS = 200  # a full-text feed body that extracts to less than this is kept whole
 
 
@@ -108,7 +123,7 @@ def decode_html(body: bytes, content_type: str = "") -> str:
 
 def _tree(html: str) -> lxml_html.HtmlElement | None:
     try:
-        return lxml_html.document_fromstring(html)
+        return lxml_html.document_fromstring(html, parser=_PARSER)
     except (ParserError, XMLSyntaxError, ValueError):
         return None
 
@@ -124,16 +139,25 @@ def _strip_promo_boxes(tree: lxml_html.HtmlElement) -> None:
     """
     total = _words(tree)
     limit = min(200, total // 2)
-    for element in list(tree.iter()):
-        if not isinstance(element.tag, str) or element.tag in _KEEP_TAGS or element.getparent() is None:
-            continue
-        marker = f"{element.get('class', '')} {element.get('id', '')}"
-        if element.tag in _CHROME_TAGS:
-            # ASP.NET and some CMSs wrap the whole page in one <form>: never drop most of the page.
-            if _words(element) <= total // 2:
-                element.drop_tree()
-        elif marker.strip() and _PROMO_CLASS.search(marker) and _words(element) < limit:
-            element.drop_tree()
+
+    def walk(parent: lxml_html.HtmlElement) -> None:
+        # Pre-order, like tree.iter(), but a dropped box's insides are not visited.
+        for element in list(parent):
+            if not isinstance(element.tag, str):
+                continue
+            if element.tag not in _KEEP_TAGS:
+                marker = f"{element.get('class', '')} {element.get('id', '')}"
+                if element.tag in _CHROME_TAGS:
+                    # ASP.NET and some CMSs wrap the whole page in one <form>: never drop most of the page.
+                    if _words(element) <= total // 2:
+                        element.drop_tree()
+                        continue
+                elif marker.strip() and _PROMO_CLASS.search(marker) and _words(element) < limit:
+                    element.drop_tree()
+                    continue
+            walk(element)
+
+    walk(tree)
     for heading in list(tree.xpath("//h2|//h3|//h4|//h5|//h6")):
         if heading.getparent() is None or not _PROMO_HEADING.search(heading.text_content()):
             continue
@@ -162,11 +186,21 @@ def clean_text(text: str) -> str:
 
 
 def _meta(tree: lxml_html.HtmlElement, *names: str) -> str:
+    """The first non-empty `content` of <meta property|name|itemprop=NAME>, trying names in order."""
+    first: dict[tuple[str, str], str] = {}
+    for meta in tree.iter("meta"):
+        content = meta.get("content")
+        if content is None:
+            continue
+        for attr in ("property", "name", "itemprop"):
+            value = meta.get(attr)
+            if value is not None:
+                first.setdefault((attr, value), content)
     for name in names:
         for attr in ("property", "name", "itemprop"):
-            values = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
-            if values and values[0].strip():
-                return values[0].strip()
+            value = first.get((attr, name), "").strip()
+            if value:
+                return value
     return ""
 
 
@@ -224,16 +258,14 @@ def detect_lang(text: str, hint: str = "") -> str:
     """Two-letter language: script shares for CJK, py3langid otherwise, the page's hint for short text."""
     hint = hint.split("-")[0].split("_")[0].lower()[:3]
     sample = text[:3000]
-    letters = [c for c in sample if c.isalpha()]
-    if letters:
-        han = sum(1 for c in letters if "\u4e00" <= c <= "\u9fff")
-        kana = sum(1 for c in letters if "\u3040" <= c <= "\u30ff")
-        hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7af")
-        if kana > len(letters) * 0.1:
+    if _CJK.search(sample):
+        han, kana, hangul = (len(script.findall(sample)) for script in (_HAN, _KANA, _HANGUL))
+        letters = sum(1 for c in sample if c.isalpha())
+        if kana > letters * 0.1:
             return "ja"
-        if hangul > len(letters) * 0.3:
+        if hangul > letters * 0.3:
             return "ko"
-        if han > len(letters) * 0.3:
+        if han > letters * 0.3:
             return "zh"
     if len(sample) < 200 and hint:
         return hint
@@ -242,8 +274,36 @@ def detect_lang(text: str, hint: str = "") -> str:
     import py3langid
 
     with _lang_lock:
-        lang, _ = py3langid.classify(sample)
+        # Its first 1,000 characters decide as well as 3,000 (the same language on all 1,821 texts of
+        # bench/eval_collection.py's extraction and relevance sets) in a third of the time.
+        lang, _ = py3langid.classify(sample[:LANGID_CHARS])
     return {"wuu": "zh", "yue": "zh"}.get(lang, lang)
+
+
+def _trafilatura(tree: lxml_html.HtmlElement, url: str, fast: bool) -> Any:
+    """trafilatura's main extractor with metadata; a tree is copied, not changed.
+
+    `fast=True` skips trafilatura's own comparison with its readability port and jusText:
+    bodytext.choose_text makes that choice against readability-lxml, and on the extraction
+    benchmark doing it once scores higher (F1 0.975 against 0.973) in 80% of the time.
+    """
+    return trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=fast,
+        favor_precision=True,
+    )
+
+
+def needs_second_opinion(text: str, tree: lxml_html.HtmlElement) -> bool:
+    """Whether readability could change the text (bodytext.choose_text), judged before running it.
+
+    When trafilatura kept at least half of the page's remaining text, readability cannot
+    find twice as much (rule B) or five times as much (rule A); only rule C (readability's
+    text a clean subset) could apply. On the extraction benchmark 35 of 181 pages are such
+    pages, and skipping readability on them scores F1 0.9758 against 0.9755 with it.
+    """
+    body = tree.find("body")
+    page_chars = len(" ".join((body if body is not None else tree).text_content().split()))
+    return len(text) < TRUSTED_SHARE * page_chars
 
 
 def _fallback_text(tree: lxml_html.HtmlElement) -> str:
@@ -281,14 +341,12 @@ def extract_article(
     identity = page_url if fragment else prefer_canonical(url, declared)
     stated = None if fragment else page_date(tree)
     _strip_promo_boxes(tree)
-    cleaned_html = lxml_html.tostring(tree, encoding="unicode")
-    doc = trafilatura.bare_extraction(
-        cleaned_html, url=url, with_metadata=True, include_comments=False, include_tables=True, fast=False,
-        favor_precision=True,
-    )
+    doc = _trafilatura(tree, url, fast=True)
+    if doc is None:  # too little for the main extractor: let trafilatura try its own fallbacks
+        doc = _trafilatura(tree, url, fast=False)
     text = clean_text((doc.text if doc is not None else "") or "")
-    if not fragment:
-        text, _ = choose_text(text, clean_text(readability_text(source)))
+    if not fragment and needs_second_opinion(text, tree):
+        text, _ = choose_text(text, clean_text(readability_text(tree)))  # readability works on its own copy
     if not text:
         text = clean_text(_fallback_text(tree))
     if fragment and len(text) < FRAGMENT_MIN_CHARS:

@@ -15,3 +15,4 @@ class NetworkConfig:
     concurrency: int = 16
     per_domain_concurrency: int = 2
     obey_robots: bool = True
+    extract_workers: int = 0  # processes extracting articles when pages queue up; 0 = one per CPU core

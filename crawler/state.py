@@ -19,6 +19,7 @@ from crawler.push import PushedFeed
 from crawler.relevance import TopicMatcher
 from crawler.schedule import Plan, PollPolicy, header_hints, plan_next_check
 from crawler.settings import NetworkConfig
+from crawler.workers import ExtractionWorkers
 from storage.records import FetchResult, Source
 from storage.sources import record_fetch, set_body_hash, set_learned_interval, set_websub
 
@@ -39,6 +40,7 @@ class CrawlReport:
     articles_updated: int = 0
     off_topic: int = 0
     errors: list[str] = field(default_factory=list)
+    extraction_worker_cpu_s: float = 0.0  # CPU of extraction worker processes, when the crawl started them
 
 
 @dataclass
@@ -88,9 +90,11 @@ class CrawlState:
         progress: Progress | None = None,
         policy: PollPolicy | None = None,
         pushed: dict[str, PushedFeed] | None = None,
+        extractor: ExtractionWorkers | None = None,
     ):
         self.db = db
         self.pushed = pushed or {}
+        self.extractor = extractor or ExtractionWorkers(1)
         self.policy = policy or PollPolicy()
         self.max_pages = MAX_PAGES_PER_SOURCE
         self.matcher = matcher

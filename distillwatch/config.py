@@ -413,6 +413,7 @@ def _network(v: _Validator, data: dict) -> NetworkConfig:
         concurrency=v.int(data, "concurrency", "network", d.concurrency, minimum=1),
         per_domain_concurrency=v.int(data, "per_domain_concurrency", "network", d.per_domain_concurrency, minimum=1),
         obey_robots=v.bool(data, "obey_robots", "network", d.obey_robots),
+        extract_workers=v.int(data, "extract_workers", "network", d.extract_workers, minimum=0),
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.db import transaction
 from storage.records import Article
 from storage.timeutil import from_text, to_text
 
@@ -56,13 +57,21 @@ def article_from_row(row: dict) -> Article:
     )
 
 
+_COLUMNS = ("id", "url", "canonical_url", "title", "text", "summary", "html", "html_hash", "content_hash",
+            "published", "fetched", "source", "site_name", "lang", "authors", "relevance")
+_INSERT = f"insert into articles ({', '.join(_COLUMNS)}) values ({', '.join('?' for _ in _COLUMNS)})"
+# On an update the id, identity and first fetch time stay; an undated revision keeps the old date.
+_UPDATABLE = tuple(c for c in _COLUMNS if c not in ("id", "canonical_url", "fetched"))
+_UPDATE = (f"update articles set {', '.join(f'{c} = ?' for c in _UPDATABLE if c != 'published')}, "
+           "published = coalesce(?, published) where id = ?")
+_FIND = ("select article_id from article_urls where url = ? union all "
+         "select id from articles where canonical_url = ? limit 1")
+
+
 def find_article_id(db: Database, *urls: str) -> str | None:
     """The stored article known under any of these URLs (canonical or alias)."""
     for url in filter(None, urls):
-        hit = db.execute("select article_id from article_urls where url = ?", [url]).fetchone()
-        if hit:
-            return hit[0]
-        hit = db.execute("select id from articles where canonical_url = ?", [url]).fetchone()
+        hit = db.execute(_FIND, [url, url]).fetchone()
         if hit:
             return hit[0]
     return None
@@ -83,29 +92,29 @@ def store_article(db: Database, article: Article, aliases: tuple[str, ...] = ())
 
     The same article seen again under another URL of the same source, or with the
     same text after a GUID change, is stored once and the URL remembered as an alias.
+    Plain statements (sqlite3 caches them): this runs once per fetched article, and the
+    table API's per-call introspection cost more than the writes.
     """
-    with db.atomic():
-        existing_id = find_article_id(db, article.canonical_url, article.url, *aliases) or find_same_content(
+    with transaction(db):
+        urls = list(dict.fromkeys((article.canonical_url, article.url, *aliases)))
+        existing_id = find_article_id(db, *urls) or find_same_content(
             db, article.content_hash, article.source
         )
+        row = _row(article)
         if existing_id is None:
-            db["articles"].insert(_row(article))
+            db.execute(_INSERT, [row[c] for c in _COLUMNS])
             article_id, outcome = article.id, NEW
         else:
             article_id = existing_id
-            current = db["articles"].get(existing_id)
-            if current["content_hash"] == article.content_hash and current["title"] == article.title:
+            current = db.execute("select content_hash, title from articles where id = ?", [existing_id]).fetchone()
+            if current[0] == article.content_hash and current[1] == article.title:
                 outcome = UNCHANGED
             else:
-                row = _row(article)
-                for keep in ("id", "canonical_url", "fetched"):
-                    row.pop(keep)
-                if not row["published"]:
-                    row.pop("published")
-                db["articles"].update(existing_id, row)
+                values = [row[c] for c in _UPDATABLE if c != "published"]
+                db.execute(_UPDATE, [*values, row["published"] or None, existing_id])
                 outcome = UPDATED
-        for url in {article.url, article.canonical_url, *aliases} - {""}:
-            db["article_urls"].insert({"url": url, "article_id": article_id}, replace=False, ignore=True)
+        db.conn.executemany("insert or ignore into article_urls (url, article_id) values (?, ?)",
+                            [(url, article_id) for url in urls if url])
     return article_id, outcome
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from storage.db import transaction
 from storage.records import FetchResult, Source
 from storage.timeutil import from_text, to_text
 
@@ -48,10 +49,8 @@ def source_rows(db: Database, enabled_only: bool = True) -> list[dict]:
 
 def fetch_state(db: Database, source_id: str) -> tuple[str, str]:
     """(ETag, Last-Modified) to send as conditional GET headers; empty when unknown."""
-    rows = list(db["sources"].rows_where("id = ?", [source_id], select="etag, last_modified"))
-    if not rows:
-        return "", ""
-    return rows[0]["etag"] or "", rows[0]["last_modified"] or ""
+    row = db.execute("select etag, last_modified from sources where id = ?", [source_id]).fetchone()
+    return (row[0] or "", row[1] or "") if row else ("", "")
 
 
 def record_fetch(db: Database, result: FetchResult, now: datetime, next_check: timedelta | None = None) -> None:
@@ -60,39 +59,33 @@ def record_fetch(db: Database, result: FetchResult, now: datetime, next_check: t
     Conditional GET state is stored only when the feed changed (Miniflux's rule), so a
     304 never wipes it and an error never replaces it with nothing.
     """
-    with db.atomic():
-        db["fetch_log"].insert(
-            {
-                "source": result.source,
-                "url": result.url,
-                "at": to_text(now),
-                "outcome": result.outcome,
-                "status": result.status,
-                "error": result.error,
-                "items": result.items,
-                "new_items": result.new_items,
-                "duration_ms": result.duration_ms,
-            }
+    with transaction(db):
+        db.execute(
+            "insert into fetch_log (source, url, at, outcome, status, error, items, new_items, duration_ms) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [result.source, result.url, to_text(now), result.outcome, result.status, result.error, result.items,
+             result.new_items, result.duration_ms],
         )
-        if not db["sources"].count_where("id = ?", [result.source]):
-            return
-        update: dict = {}
+        # Plain statements, not the table API: this runs for every source on every poll.
+        next_at = to_text(now + next_check) if next_check is not None else None
         if result.outcome == "error":
             db.execute(
-                "update sources set error_count = coalesce(error_count, 0) + 1 where id = ?", [result.source]
+                "update sources set error_count = coalesce(error_count, 0) + 1, last_error = ?, last_error_at = ?, "
+                "next_check_at = coalesce(?, next_check_at) where id = ?",
+                [result.error, to_text(now), next_at, result.source],
             )
-            update.update(last_error=result.error, last_error_at=to_text(now))
-        else:
-            update.update(last_success=to_text(now), error_count=0)
-            if result.outcome == "ok":
-                update.update(etag=result.etag, last_modified=result.last_modified)
+        elif result.outcome == "ok":
             db.execute(
-                "update sources set items_total = coalesce(items_total, 0) + ? where id = ?",
-                [result.new_items, result.source],
+                "update sources set last_success = ?, error_count = 0, items_total = coalesce(items_total, 0) + ?, "
+                "etag = ?, last_modified = ?, next_check_at = coalesce(?, next_check_at) where id = ?",
+                [to_text(now), result.new_items, result.etag, result.last_modified, next_at, result.source],
             )
-        if next_check is not None:
-            update["next_check_at"] = to_text(now + next_check)
-        db["sources"].update(result.source, update)
+        else:
+            db.execute(
+                "update sources set last_success = ?, error_count = 0, items_total = coalesce(items_total, 0) + ?, "
+                "next_check_at = coalesce(?, next_check_at) where id = ?",
+                [to_text(now), result.new_items, next_at, result.source],
+            )
 
 
 def fetch_summary(db: Database, since: datetime) -> dict[str, int]:
@@ -107,10 +100,19 @@ def seen_verdict(db: Database, url: str) -> str | None:
     return row[0] if row else None
 
 
-def mark_seen(db: Database, url: str, source: str, verdict: str, now: datetime, article_id: str = "") -> None:
-    db["seen"].upsert(
-        {"url": url, "source": source, "verdict": verdict, "article_id": article_id, "at": to_text(now)}, pk="url"
-    )
+def mark_seen(db: Database, url: str | list[str], source: str, verdict: str, now: datetime,
+              article_id: str = "") -> None:
+    """Remember the crawler's verdict on an entry URL, or on several keys of one entry at once
+    (its URL and GUID identity), replacing earlier verdicts; one transaction."""
+    urls = [url] if isinstance(url, str) else url
+    at = to_text(now)
+    with transaction(db):
+        db.conn.executemany(
+            "insert into seen (url, source, verdict, article_id, at) values (?, ?, ?, ?, ?) on conflict (url) do "
+            "update set source = excluded.source, verdict = excluded.verdict, article_id = excluded.article_id, "
+            "at = excluded.at",
+            [(u, source, verdict, article_id, at) for u in urls],
+        )
 
 
 def add_missing_sources(db: Database, sources: list[Source], now: datetime) -> None:

@@ -10,8 +10,8 @@ and counting outstanding work so a source is reported as soon as it is done.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, ClassVar
@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy.http import Request, Response
 
-from crawler.extract import extract_article
 from crawler.failures import describe, failure_exception
 from crawler.feeds import Entry
 from crawler.headlines import headline_article
@@ -35,6 +34,7 @@ PAGE = "page"  # step name of an article page
 SKIP_VERDICTS = ("stored", "off_topic")
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
 HINT_HEADERS = ("cache-control", "expires", "date", "retry-after")
+log = logging.getLogger("crawler")
 
 
 def header(response: Response, name: str) -> str:
@@ -61,6 +61,8 @@ class KindHandler:
     # Whether "unchanged" (304, or the same bytes as last time) means nothing new. Not for
     # sitemaps: an index can stay the same while the child sitemaps it names change.
     conditional: ClassVar[bool] = True
+    # Best-effort steps: their failures are logged at debug level, not held against the source.
+    optional_steps: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spider: SourcesSpider):
         self.spider = spider
@@ -118,17 +120,19 @@ class SourcesSpider(scrapy.Spider):
 
     def wanted(self, run: SourceRun, url: str, changed: datetime | None = None,
                published: datetime | None = None, guid: str = "",
-               known: dict[str, tuple[str, datetime | None]] | None = None) -> str | None:
+               known: dict[str, tuple[str, datetime | None]] | None = None, count: bool = True) -> str | None:
         """Count an entry; its seen key when it should be processed now, None to skip it.
 
         Skipped: already judged and unchanged since, already taken in this crawl, over the
         source's page budget, or not an http(s) URL. Every entry's date feeds the source's
-        publishing rate (crawler/schedule.py).
+        publishing rate (crawler/schedule.py), unless `count` is false (a second listing of
+        the same source's items, which would count them twice).
         """
-        run.items += 1
-        self.state.report.entries_seen += 1
-        if published or changed:
-            run.item_times.append(published or changed)  # type: ignore[arg-type]
+        if count:
+            run.items += 1
+            self.state.report.entries_seen += 1
+            if published or changed:
+                run.item_times.append(published or changed)  # type: ignore[arg-type]
         key = self.key_of(url)
         if not key or key in self.state.requested or run.pages_left <= 0 or not self.is_new(key, changed, known):
             return None
@@ -222,7 +226,9 @@ class SourcesSpider(scrapy.Spider):
             reason = " ".join(str(exc).split()) or type(exc).__name__
             if not isinstance(exc, ValueError):
                 reason = f"{type(exc).__name__}: {reason}"
-            if step == SOURCE:
+            if step in self.handlers[run.source.kind].optional_steps:
+                log.debug("crawler: source %s: optional step %s failed: %s", run.source.name, step, reason)
+            elif step == SOURCE:
                 self.state.fail(run, first_url(response.request), reason, response.status)
             else:
                 self.state.page_error(run, first_url(response.request), reason)
@@ -258,7 +264,7 @@ class SourcesSpider(scrapy.Spider):
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES and "html" not in content_type:
             raise ValueError(f"not an HTML page (got {content_type.split(';')[0]})")
         original = response.meta.get("redirect_urls", [])
-        extracted = await asyncio.to_thread(extract_article, response.body, response.url, entry, content_type)
+        extracted = await self.state.extractor.extract(response.body, response.url, entry, content_type)
         if entry is not None and entry.source_name and len(extracted.text) < MIN_TEXT_CHARS:
             # An aggregator's item whose page had no article (a consent or script page): its headline.
             yield self.headline_item(run, seen_key, entry)
@@ -281,7 +287,9 @@ class SourcesSpider(scrapy.Spider):
             handler = self.handlers.get(run.source.kind)
             retry = handler.fallback(step, response, run, **kw) if handler is not None else None
             entry = kw.get("entry")
-            if retry is not None:
+            if handler is not None and step in handler.optional_steps:
+                log.debug("crawler: source %s: optional step %s failed: %s", run.source.name, step, error)
+            elif retry is not None:
                 run.pending += 1
                 out.append(retry)
             elif step == PAGE and isinstance(entry, Entry) and entry.source_name:

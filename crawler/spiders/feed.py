@@ -3,17 +3,16 @@ aggregator items (Google News) are stored as headlines."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 from scrapy.http import Response
 
-from crawler.extract import extract_article
 from crawler.feeds import FeedError, html_to_text, parse_feed, sanitize_fragment
 from crawler.gnews import is_aggregator_link
 from crawler.items import ArticleItem
+from crawler.spiders import crosscheck
 from crawler.spiders.base import SOURCE, KindHandler, header
 from crawler.state import SourceRun
 from crawler.urls import guid_key
@@ -24,8 +23,17 @@ FULL_TEXT_WORDS = 150  # an entry body this long is the article; shorter ones ar
 
 class FeedHandler(KindHandler):
     kind = "feed"
+    optional_steps = crosscheck.STEPS
+
+    def __init__(self, spider: Any):
+        super().__init__(spider)
+        self.crosscheck = crosscheck.NewsSitemapCheck(spider)
 
     async def parse(self, step: str, response: Response, run: SourceRun, **kw: Any) -> AsyncIterator[Any]:
+        if step in crosscheck.STEPS:
+            async for out in self.crosscheck.parse(step, response, run, **kw):
+                yield out
+            return
         if step != SOURCE:
             raise ValueError(f"unexpected step {step}")
         try:
@@ -45,9 +53,9 @@ class FeedHandler(KindHandler):
                 yield self.spider.headline_item(run, key, entry)
             elif len(html_to_text(entry.content_html).split()) >= FULL_TEXT_WORDS:
                 entry = replace(entry, content_html=sanitize_fragment(entry.content_html, entry.link))
-                extracted = await asyncio.to_thread(
-                    extract_article, entry.content_html, entry.link, entry, "", True
-                )
+                extracted = await self.state.extractor.extract(entry.content_html, entry.link, entry, "", True)
                 yield ArticleItem(run.source.id, key, extracted, (entry.link,), guid_key(run.source.id, entry.guid))
             else:
                 yield self.spider.page_request(run, entry.link, key, entry)
+        if not any(is_aggregator_link(entry.link) for entry in feed.entries[:1]):
+            yield self.crosscheck.start(run, feed.entries, response.url)  # None when this site was checked

@@ -7,6 +7,7 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
+from crawler.feeds import Entry
 from crawler.spiders.base import KindHandler
 from crawler.state import SourceRun
 from crawler.urls import same_site
@@ -36,7 +37,8 @@ class HtmlHandler(KindHandler):
                 links.append(url)
         if not links:
             raise ValueError(f"no article links matched link_selector {selector!r}")
+        known = self.spider.known_entries(run, (Entry(link=url) for url in links))
         for url in links:
-            key = self.spider.wanted(run, url)
+            key = self.spider.wanted(run, url, known=known)
             if key is not None:
                 yield self.spider.page_request(run, url, key)

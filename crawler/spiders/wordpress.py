@@ -6,7 +6,6 @@ home page, so the same query is retried once as `/?rest_route=/wp/v2/posts`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from html import unescape
@@ -15,13 +14,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from scrapy.http import Request, Response
 
-from crawler.extract import extract_article, parse_date
+from crawler.extract import parse_date
 from crawler.feeds import Entry, html_to_text, sanitize_fragment
 from crawler.items import ArticleItem
 from crawler.spiders.base import SOURCE, KindHandler, header
 from crawler.state import SourceRun
 from crawler.urls import guid_key
-from storage.sources import seen_record
 
 PER_PAGE = 20
 MAX_PAGES = 5
@@ -82,15 +80,16 @@ class WordPressHandler(KindHandler):
             got = header(response, "Content-Type").split(";")[0] or "no content type"
             raise ValueError(f"not a WordPress REST response (got {got})")
         caught_up = False
-        for post in posts:
-            if not isinstance(post, dict) or not isinstance(post.get("link"), str):
-                continue
+        posts = [post for post in posts if isinstance(post, dict) and isinstance(post.get("link"), str)]
+        guids = [f"wp-post:{post['id']}" if post.get("id") is not None else "" for post in posts]
+        # The page's seen verdicts in one query, not one per post.
+        known = self.spider.known_entries(run, (Entry(link=p["link"], guid=g) for p, g in zip(posts, guids, strict=True)))
+        for post, guid in zip(posts, guids, strict=True):
             link = post["link"]
             published, modified = _gmt(post.get("date_gmt")), _gmt(post.get("modified_gmt"))
-            guid = f"wp-post:{post['id']}" if post.get("id") is not None else ""
-            key = self.spider.wanted(run, link, modified or published, published, guid)
+            key = self.spider.wanted(run, link, modified or published, published, guid, known)
             if key is None:
-                caught_up = caught_up or seen_record(self.state.db, self.spider.key_of(link)) is not None
+                caught_up = caught_up or self.spider.key_of(link) in known
                 continue
             entry = Entry(
                 link=link,
@@ -101,7 +100,7 @@ class WordPressHandler(KindHandler):
                 published=published,
                 updated=modified,
             )
-            extracted = await asyncio.to_thread(extract_article, entry.content_html, link, entry, "", True)
+            extracted = await self.state.extractor.extract(entry.content_html, link, entry, "", True)
             yield ArticleItem(run.source.id, key, extracted, (link,), guid_key(run.source.id, guid))
         try:
             total = int(header(response, "X-WP-TotalPages") or 1)

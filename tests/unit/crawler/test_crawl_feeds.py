@@ -92,7 +92,8 @@ def test_full_content_feed_needs_no_page_fetch(db_path: Path, topic: TopicConfig
 
     site, report = asyncio.run(scenario())
     assert len(report.articles_new) == 1
-    assert site.paths() == ["/feed"]  # the article itself was never requested
+    # The article itself was never requested (robots.txt is the news-sitemap cross-check, crawler/spiders/crosscheck.py).
+    assert site.paths() == ["/feed", "/robots.txt"]
     (row,) = rows(db_path, "select title, text, url from articles")
     assert row["title"] == "Full text story" and ON_TOPIC[1] in row["text"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
-from crawl_helpers import NOW, OFF_TOPIC, ON_TOPIC, Site, article_html, crawl_once, rows, source
+from crawl_helpers import NOW, OFF_TOPIC, ON_TOPIC, Site, article_html, crawl_once, rows, rss, source
 
 from crawler.relevance import TopicConfig
 
@@ -203,3 +203,52 @@ def test_an_unchanged_sitemap_index_still_leads_to_changed_children(db_path: Pat
     first, second, hits = asyncio.run(scenario())
     assert len(first.articles_new) == 1 and len(second.articles_new) == 1
     assert "If-None-Match" not in hits[0].headers
+
+
+def test_feed_cross_checked_against_the_news_sitemap_named_in_robots_txt(db_path: Path, topic: TopicConfig) -> None:
+    """The feed lists one story; the news sitemap (found through robots.txt) lists one more, which is
+    fetched and stored under the feed's source. An old entry and the non-news sitemap are left alone."""
+    async def scenario():
+        async with Site() as site:
+            for n in range(3):
+                site.add(f"/a/{n}", article_html(f"Cross-check story {n}", [f"Story {n}.", *ON_TOPIC]))
+            site.add("/feed", rss([{"title": "Cross-check story 0", "link": site.url("/a/0")}]), "application/rss+xml")
+            recent = NOW - timedelta(hours=1)
+            urls = "".join([
+                _url(site.url("/a/0"), recent.isoformat(), "Cross-check story 0"),  # in the feed too
+                _url(site.url("/a/1"), recent.isoformat(), "Cross-check story 1"),  # skipped by the feed
+                _url(site.url("/a/2"), (NOW - timedelta(days=30)).isoformat(), "Old story"),
+            ])
+            site.add("/sitemaps/news.xml", NEWS_SITEMAP.format(urls=urls), "application/xml")
+            site.add("/robots.txt", f"User-agent: *\nDisallow: /private/\nSitemap: {site.url('/sitemap.xml')}\n"
+                                    f"sitemap:{site.url('/sitemaps/news.xml')}\n"
+                                    "Sitemap: https://elsewhere.example/news.xml\n", "text/plain")
+            feed = source(site, "/feed", name="loop feed")
+            report = await crawl_once([feed], db_path, topic)
+            return site, feed, report
+
+    site, feed, report = asyncio.run(scenario())
+    assert report.sources_ok == 1 and report.errors == [], report.errors
+    assert sorted(site.paths()) == ["/a/0", "/a/1", "/feed", "/robots.txt", "/sitemaps/news.xml"]
+    stored = rows(db_path, "select url, source from articles order by url")
+    assert stored == [{"url": site.url(f"/a/{n}"), "source": feed.id} for n in (0, 1)]
+    (state,) = rows(db_path, "select items_total from sources")
+    assert state == {"items_total": 2}
+
+
+def test_robots_txt_as_a_sitemap_source(db_path: Path, topic: TopicConfig) -> None:
+    async def scenario():
+        async with Site() as site:
+            site.add("/a/0", article_html("Robots story", ["Robots.", *ON_TOPIC]))
+            urls = _url(site.url("/a/0"), (NOW - timedelta(hours=1)).isoformat(), "Robots story")
+            site.add("/news-sitemap.xml", NEWS_SITEMAP.format(urls=urls), "application/xml")
+            site.add("/robots.txt", f"Sitemap: {site.url('/news-sitemap.xml')}\n", "text/plain")
+            site.add("/empty/robots.txt", "User-agent: *\nDisallow:\n", "text/plain")
+            sources = [source(site, "/robots.txt", kind="sitemap", name="robots"),
+                       source(site, "/empty/robots.txt", kind="sitemap", name="no sitemap")]
+            return await crawl_once(sources, db_path, topic)
+
+    report = asyncio.run(scenario())
+    assert (report.sources_ok, report.sources_failed, len(report.articles_new)) == (1, 1, 1), report
+    (line,) = report.errors
+    assert line.startswith("crawler: source no sitemap:") and "robots.txt names no sitemap" in line

@@ -143,13 +143,13 @@ def _two_crawls(db_path: Path, topic: TopicConfig, first: tuple, second: tuple, 
 def test_new_guids_on_the_same_links_change_nothing(db_path: Path, topic: TopicConfig) -> None:
     pages = {"/a": ("Story A", "/a"), "/b": ("Story B", "/b")}
     one, two, paths = _two_crawls(db_path, topic, (["/a", "/b"], ["g1", "g2"]), (["/a", "/b"], ["x1", "x2"]), pages)
-    assert len(one.articles_new) == 2 and two.articles_new == [] and paths == ["/feed"]
+    assert len(one.articles_new) == 2 and two.articles_new == [] and paths == ["/feed", "/robots.txt"]
 
 
 def test_a_new_link_with_the_same_guid_is_not_fetched_again(db_path: Path, topic: TopicConfig) -> None:
     pages = {"/old-slug": ("Story A", "/old-slug"), "/new-slug": ("Story A", "/new-slug")}
     one, two, paths = _two_crawls(db_path, topic, (["/old-slug"], ["post-41"]), (["/new-slug"], ["post-41"]), pages)
-    assert len(one.articles_new) == 1 and two.articles_new == [] and paths == ["/feed"]
+    assert len(one.articles_new) == 1 and two.articles_new == [] and paths == ["/feed", "/robots.txt"]
     assert rows(db_path, "select count(*) n from articles") == [{"n": 1}]
 
 
