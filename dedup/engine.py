@@ -41,6 +41,7 @@ from dedup.state import ArticleState, Placed, compact
 from dedup.stories import MOVE_CANDIDATE_MIN, StoryIndex
 from dedup.story_review import merge_check, rehome, review
 from dedup.terms import Vector
+from dedup.vocab import Vocabulary
 from storage.articles import get_article
 from storage.groups import (
     delete_empty_groups,
@@ -55,7 +56,7 @@ from storage.records import Article, Assignment
 
 log = logging.getLogger(__name__)
 REHOME_ROUNDS = 3
-PRUNE_EVERY = 2000  # steps between story prunes (closed stories are forgotten)
+PRUNE_EVERY = 2000  # steps (or a day of stream time) between story prunes (closed stories are forgotten)
 UNCASED_LANGS = frozenset({"cjk", "zh", "ja", "ko"})  # scripts that write names their own way
 
 
@@ -72,10 +73,12 @@ class DedupEngine:
                                   s.story_split_ratio, s.story_split_ratio_small, s.story_split_min,
                                   s.story_move_margin, s.story_merge_ratio)
         self.state = ArticleState(db, s.hot_articles)
-        self.evidence = EvidenceCache(db, self.state, s)
+        self.vocab = Vocabulary()  # token facts memoised across articles (dedup.vocab)
+        self.evidence = EvidenceCache(db, self.state, s, self.vocab)
         self.matcher = CopyMatcher(self.state, self.index, self.evidence, s)
         self._steps, self._latest = 0, 0.0
         self._rebuild()
+        self._pruned_at = self._latest
 
     # -- state --------------------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -119,13 +122,15 @@ class DedupEngine:
     def assign(self, article: Article, now: datetime) -> list[Assignment]:
         """Place one stored article; returns every assignment written (new and rewritten)."""
         state = self.state
-        if state.is_placed(article.id):
+        if article.id in self.index:  # placed already (only placed articles are indexed)
             return []
-        features = extract(article.title, article.text, article.lang)
+        features = extract(article.title, article.text, article.lang, self.vocab)
+        has_anchors = bool(features.copy_features)
+        if not has_anchors and state.is_placed(article.id):  # placed, but never indexed
+            return []
         links = page_links(article.html)
         canonical = links.canonical or article.canonical_url or article.url
         when = (article.published or article.fetched).timestamp()
-        has_anchors = bool(features.copy_features)
         header = compact(Header(
             url=article.url,
             canonical=canonical,
@@ -204,8 +209,9 @@ class DedupEngine:
         self.matcher.known_labels.update(header.labels)
         self._steps += 1
         self._latest = max(self._latest, when)
-        if self._steps % PRUNE_EVERY == 0:
-            self.stories.prune(self._latest)
+        if self._steps % PRUNE_EVERY == 0 or self._latest > self._pruned_at + 86400.0:
+            self.stories.prune(self._latest)  # also after a jump in time (a restart after downtime)
+            self._pruned_at = self._latest
         state.trim()
         return assignments
 

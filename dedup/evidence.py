@@ -19,6 +19,7 @@ from dedup.copies import CopyEvidence, compare
 from dedup.fingerprints import Features, extract
 from dedup.settings import DedupSettings
 from dedup.state import ArticleState
+from dedup.vocab import Vocabulary
 from storage.articles import get_article
 
 PAIR_CACHE = 50_000
@@ -31,10 +32,11 @@ def swap(e: CopyEvidence) -> CopyEvidence:
 
 
 class EvidenceCache:
-    def __init__(self, db: Database, state: ArticleState, settings: DedupSettings) -> None:
+    def __init__(self, db: Database, state: ArticleState, settings: DedupSettings, vocab: Vocabulary) -> None:
         self.db = db
         self.state = state
         self.settings = settings
+        self.vocab = vocab
         self._features: OrderedDict[str, Features] = OrderedDict()
         self._pairs: OrderedDict[tuple[str, str], CopyEvidence] = OrderedDict()
         self._wrapping: set[str] = set()
@@ -48,7 +50,7 @@ class EvidenceCache:
         article = get_article(self.db, article_id)
         if article is None:
             return None
-        found = extract(article.title, article.text, article.lang)
+        found = extract(article.title, article.text, article.lang, self.vocab)
         self.keep(article_id, found)
         return found
 

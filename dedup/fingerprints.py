@@ -24,9 +24,13 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import chain
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dedup.vocab import Vocabulary
 
 NUM_PERM = 64  # LSH signature length: 64 permutations keep a Jaccard estimate within ~±0.06
 LEAD_SENTENCES = 4  # excerpts quote the first 2-4 sentences; the lead signature covers them
@@ -200,35 +204,17 @@ def _name_key(token: str) -> str:
     return low[:-2] if low.endswith("'s") else low
 
 
-def anchor_candidates(tokens: Iterable[str]) -> set[str]:
-    """Distinct tokens that can be anchors: numbers, and capitalised words that are not
-    function words, month names or single letters (what `sentence_anchors` would skip)."""
-    out = set()
-    stop, not_names = ALL_STOPWORDS, _NOT_NAMES
-    for tok in set(tokens):
-        c = tok[0]
-        if c.isdigit():
-            out.add(tok)
-        elif c.isupper():
-            key = tok.lower()
-            if key[-2:] == "'s":
-                key = key[:-2]
-            if not (key in stop or key in not_names or len(key) < 2):
-                out.add(tok)
-    return out
-
-
 def sentence_anchors(sentence: str, known_names: frozenset[str], toks: list[str] | None = None,
-                     any_cjk: bool = True, candidates: set[str] | None = None) -> list[str]:
+                     any_cjk: bool = True, visit: Sequence[int] | None = None) -> list[str]:
     """Numbers and names of one sentence in order. A sentence-initial capital counts as a
     name only when the same word is capitalised mid-sentence elsewhere (`known_names`).
     `any_cjk=False` says the whole text has no CJK character (saves a search per sentence);
-    `candidates` (from `anchor_candidates`) lets the loop visit only tokens that can count."""
+    `visit` (positions of anchor candidates, dedup.vocab) lets the loop skip the other tokens."""
     out: list[str] = []
     toks = tokenize(sentence) if toks is None else toks
     uncased_script = any_cjk and bool(_CJK.search(sentence))  # no sentence-initial capitals in Chinese or Japanese
     stop, not_names = ALL_STOPWORDS, _NOT_NAMES
-    visit = range(len(toks)) if candidates is None else [i for i, t in enumerate(toks) if t in candidates]
+    visit = range(len(toks)) if visit is None else visit
     for i in visit:
         tok = toks[i]
         c = tok[0]
@@ -362,24 +348,40 @@ class Features:
     eligible: tuple[list[str], list[int]] | None = None  # cache of copies._eligible
 
 
-def extract(title: str, text: str, lang: str = "") -> Features:
-    """Compute the features of one article from its title and extracted text."""
+def extract(title: str, text: str, lang: str = "", vocab: Vocabulary | None = None) -> Features:
+    """Compute the features of one article from its title and extracted text. Token-level
+    questions go through a `Vocabulary` (dedup.vocab); the engine passes its own, which
+    remembers the answers across articles."""
+    from dedup.vocab import Vocabulary  # vocab builds on this module's word lists
+
+    vocab = vocab or Vocabulary()
     norm = normalize_text(text)
     title_norm = normalize_text(title).replace("\n", " ")
     sentences = split_sentences(norm)
     body = sentences  # a text that opens with its title keeps it: excerpts often quote the headline
     tokenized = [tokenize(sentence) for sentence in body]
     title_tokens = tokenize(title_norm)
-    names = mid_sentence_names([*tokenized, title_tokens])
-    all_tokens = list(chain.from_iterable(tokenized))
-    detected = detect_lang(all_tokens, norm)
+    lengths = np.fromiter(map(len, tokenized), dtype=np.int64, count=len(tokenized))
+    ids = vocab.encode(list(chain.from_iterable(tokenized)))
+    sentence_of = np.repeat(np.arange(len(tokenized)), lengths)
+    starts = np.cumsum(lengths) - lengths
+    first = np.zeros(len(ids), dtype=bool)
+    first[starts[lengths > 0]] = True
+    names = vocab.names(ids, first) | mid_sentence_names([title_tokens])
+    head = norm[:2000]
+    if head and not head.isascii() and len(_CJK.findall(head)) > 50:
+        detected = "cjk"
+    else:
+        detected = vocab.detect_lang(ids)
     lang = (lang or detected or "").split("-")[0].lower()
     anchors: list[str] = []
     counts: list[int] = []
     any_cjk = not norm.isascii() and bool(_CJK.search(norm))
-    candidates = anchor_candidates(all_tokens)
-    for sentence, toks in zip(body, tokenized, strict=True):
-        found = sentence_anchors(sentence, names, toks, any_cjk, candidates)
+    hits = np.flatnonzero(vocab.cand[ids])
+    bounds = np.searchsorted(hits, np.append(starts, len(ids))).tolist()
+    local = (hits - starts[sentence_of[hits]]).tolist()  # positions within their sentence
+    for n, (sentence, toks) in enumerate(zip(body, tokenized, strict=True)):
+        found = sentence_anchors(sentence, names, toks, any_cjk, visit=local[bounds[n]:bounds[n + 1]])
         counts.append(len(found))
         anchors.extend(found)
     anchors = anchors[:MAX_ANCHORS]
@@ -389,8 +391,14 @@ def extract(title: str, text: str, lang: str = "") -> Features:
     # The body's own capitalisation decides what a name is; a body that repeats its headline
     # (title-case) as the first line would otherwise make every headline word a name.
     title_key = title_norm.strip().lower()
-    strict_names = proper_names([toks for sentence, toks in zip(body, tokenized, strict=True)
-                                 if sentence.strip().lower() != title_key])
+    kept = np.array([sentence.strip().lower() != title_key for sentence in body], dtype=bool)
+    if kept.all():
+        body_ids, body_first = ids, first
+    else:
+        mask = kept[sentence_of]
+        body_ids, body_first = ids[mask], first[mask]
+    title_keys = [_name_key(t.split("-")[0]) for t in title_tokens]
+    strict_names = vocab.strict_names(body_ids, body_first, title_keys)
     return Features(
         title=title_norm,
         lang=lang,
@@ -398,11 +406,11 @@ def extract(title: str, text: str, lang: str = "") -> Features:
         sentence_keys=[sentence_key(s, toks) for s, toks in zip(body, tokenized, strict=True)],
         anchors=anchors,
         sentence_anchor_counts=counts,
-        terms=story_terms(title_norm, tokenized, names, lang),
+        terms=vocab.story_terms(ids, sentence_of, first, names, title_tokens),
         credits=credits(norm),
         quotes=quotes(norm),
-        n_words=len(all_tokens),
-        title_names=sorted({key for key in (_name_key(t.split("-")[0]) for t in title_tokens)
+        n_words=len(ids),
+        title_names=sorted({key for key in title_keys
                             if key in strict_names and key not in ALL_STOPWORDS and key not in _NOT_NAMES
                             and len(key) > 2}),
         copy_features=sorted(set(anchors) | {"t:" + a for a in title_anchors}),

@@ -45,6 +45,8 @@ class CopyIndex(Protocol):
 
     def __len__(self) -> int: ...
 
+    def __contains__(self, article_id: str) -> bool: ...
+
 
 class _Signatures:
     """Signatures as rows of fixed-size uint32 blocks (MinHash values are < 2**32): growing
@@ -93,6 +95,9 @@ class MemoryLSHIndex:
 
     def __len__(self) -> int:
         return len(self._sig.rows)
+
+    def __contains__(self, article_id: str) -> bool:
+        return article_id in self._sig.rows
 
     def _band_keys(self, whole: np.ndarray, lead: np.ndarray) -> np.ndarray:
         both = np.stack([whole, lead]).astype(np.uint64)[:, : self.b * self.r].reshape(2, self.b, self.r)
@@ -163,6 +168,9 @@ class DatasketchLSHIndex:
 
     def __len__(self) -> int:
         return len(self._sig.rows)
+
+    def __contains__(self, article_id: str) -> bool:
+        return article_id in self._sig.rows
 
     def add(self, article_id: str, whole: np.ndarray, lead: np.ndarray) -> None:
         if article_id in self._sig.rows:

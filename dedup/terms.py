@@ -34,10 +34,11 @@ class TermIds:
             found = [known.setdefault(t, term_id(t)) if i is None else i for t, i in zip(terms, found, strict=True)]
         ids = np.array(found, dtype=np.int64)
         w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
+        order = np.argsort(ids, kind="stable")
+        ids, w = ids[order], w[order]
+        if not (ids[1:] == ids[:-1]).any():  # no collision (the usual case)
+            return ids, w
         uniq, inv = np.unique(ids, return_inverse=True)
-        if len(uniq) == len(ids):
-            order = np.argsort(ids)
-            return ids[order], w[order]
         out = np.zeros(len(uniq))
         np.add.at(out, inv, w)
         return uniq, out
