@@ -23,9 +23,9 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import TYPE_CHECKING
-from dataclasses import dataclass, field
 
 import numpy as np
 
