@@ -69,7 +69,7 @@ _NOT_NAMES = frozenset(
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'",
                          "\u00a0": " ", "\u200b": "", "\ufeff": ""})
-_WS = re.compile(r"[ \t\r\f\v]+")
+_WS = re.compile(r"[ \t\r\f\v]{2,}|[\t\r\f\v]")  # what a single space replaces
 # A sentence ends at . ! ? … (maybe closed by a quote or bracket) before a capital, digit or
 # non-Latin letter, and after a CJK full stop; lines are sentences of their own.
 _SENT_END = re.compile(r"([.!?…][\"')\]]?)\s+(?=[\"'(\[]?[^\W_a-z])")
@@ -96,9 +96,13 @@ _CREDIT_WORDS = ("read", "original", "first", "source", "via", "republished", "t
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, straight quotes, no zero-width characters, single spaces; keeps line breaks."""
-    text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
-    return "\n".join(line for line in (_WS.sub(" ", part).strip() for part in text.split("\n")) if line)
+    """NFKC, straight quotes, no zero-width characters, single spaces; keeps line breaks.
+    ASCII text skips NFKC and the quote table (no-ops there); only runs of blanks or
+    non-space blanks are rewritten (a single space already is one)."""
+    text = text or ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return "\n".join(line for line in (part.strip() for part in _WS.sub(" ", text).split("\n")) if line)
 
 
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Gen|Lt|Col|Capt|Sgt|Rev|St|Jr|Sr|Inc|Corp|Co|Ltd|No|vs|Prof|"

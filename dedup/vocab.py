@@ -23,12 +23,13 @@ LANGS = tuple(STOPWORDS)  # bit i of a token's language mask = LANGS[i]
 
 
 class Vocabulary:
-    def __init__(self, limit: int = 400_000) -> None:
+    def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
         self._reset()
 
     def _reset(self) -> None:
         self.ids: dict[str, int] = {}
+        self._log1p: dict[float, float] = {}  # term weight -> rounded log1p (few distinct weights)
         self.strings: dict[str, int] = {}  # derived strings (keys, lower forms) -> string id
         self.string_list: list[str] = []
         cap = 4096
@@ -83,12 +84,10 @@ class Vocabulary:
         """Token ids of a token list (new tokens are added)."""
         if len(self.ids) + len(tokens) > self.limit:
             self._reset()
-        found = list(map(self.ids.get, tokens))
-        if None in found:
-            add = self._add
-            get = self.ids.get
-            found = [i if i is not None else (get(t) if t in self.ids else add(t)) for t, i in zip(tokens, found, strict=True)]
-        return np.array(found, dtype=np.int64)
+        ids = self.ids
+        for tok in set(tokens).difference(ids):  # new tokens (their ids' order does not matter)
+            self._add(tok)
+        return np.array(list(map(ids.__getitem__, tokens)), dtype=np.int64)
 
     # -- features -----------------------------------------------------------------------------
     def names(self, ids: np.ndarray, first: np.ndarray) -> set[str]:
@@ -149,10 +148,12 @@ class Vocabulary:
         strings = self.string_list
         ranked = [(strings[k], w, o) for k, w, o in zip(uniq[top].tolist(), sums[top].tolist(), first_at[top].tolist(),
                                                          strict=True)]
-        base = len(keys)
-        ranked += [(key, w, base + n) for n, (key, w) in enumerate(extra.items())]
-        ranked.sort(key=lambda kwo: (-kwo[1], kwo[2]))
-        return {term: round(math.log1p(w), 4) for term, w, _ in ranked[:MAX_TERMS]}
+        if extra:
+            base = len(keys)
+            ranked += [(key, w, base + n) for n, (key, w) in enumerate(extra.items())]
+            ranked.sort(key=lambda kwo: (-kwo[1], kwo[2]))
+        logs = self._log1p
+        return {term: logs.get(w) or logs.setdefault(w, round(math.log1p(w), 4)) for term, w, _ in ranked[:MAX_TERMS]}
 
     def strict_names(self, ids: np.ndarray, first: np.ndarray, candidates: Sequence[str]) -> set[str]:
         """Those `candidates` (name keys) that are capitalised mid-sentence among `ids` and never
