@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench eval chaos lint clean
+.PHONY: install demo test bench bench-dedup-full eval chaos lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_dedup
 	$(BIN)/python -m bench.bench_collection
+
+bench-dedup-full: $(STAMP)
+	$(BIN)/python -m bench.bench_dedup --n 100000 --results bench/results/dedup_speed_100k.json
+	$(BIN)/python -m bench.bench_dedup --n 20000 --prefill 980000 --results bench/results/dedup_speed_1m.json
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup

@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 
+import numpy as np
 from sqlite_utils import Database
 
 from dedup.codec import Header, decode, encode
@@ -87,6 +88,7 @@ class DedupEngine:
         newest, which are the ones a new article can still meet in a story."""
         horizon = (self.settings.story_window_days + 1.0) * 86400.0
         recent: OrderedDict[str, tuple[Header, Vector]] = OrderedDict()
+        batch: list[tuple[str, np.ndarray, np.ndarray]] = []
         for article_id, blob in iter_fingerprints(self.db):  # oldest first
             try:
                 header, numbers = decode(blob)
@@ -97,11 +99,15 @@ class DedupEngine:
             self.stories.observe(numbers.vec)
             self.matcher.known_labels.update(header.labels)
             if numbers.whole is not None and numbers.lead is not None:
-                self.index.add(article_id, numbers.whole, numbers.lead)
+                batch.append((article_id, numbers.whole, numbers.lead))
+                if len(batch) >= 20_000:
+                    self.index.add_many(batch)
+                    batch = []
             recent[article_id] = (header, numbers.vec)
             self._latest = max(self._latest, header.published)
             while recent and next(iter(recent.values()))[0].published < self._latest - horizon:
                 recent.popitem(last=False)
+        self.index.add_many(batch)
         places: dict[str, Placed] = {}
         for article_id, group, relation, story, original in iter_assignment_rows(self.db):
             if article_id in recent:

@@ -30,7 +30,7 @@ each article counted once), hashed into `VOCAB_BUCKETS` slots so memory stays bo
 Corrections (split review, re-homing, merge checks) live in dedup/story_review.py.
 Cosines use the IDF of the moment, exactly: freezing member norms at insertion cost
 NewsWCL50 B-cubed F1 0.95 -> 0.80 in a replay, as early articles were weighed with a flat
-IDF. Stories closed for a day forget their member vectors (`prune`).
+IDF. Stories closed for a day are forgotten (`prune`; their membership stays in storage).
 
 A cold-start guard: while the stream is young (fewer than `GUARD_MAX_DOCS` articles, so
 IDF cannot yet tell a topic's words from an event's) and a story has at most
