@@ -14,6 +14,7 @@ placement the engine changes in a step is written in that step's transaction, be
 from __future__ import annotations
 
 import sys
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -49,10 +50,12 @@ class ArticleState:
     def __init__(self, db: Database, hot: int) -> None:
         self.db = db
         self.hot = hot
-        self._headers: dict[str, Header] = {}
-        self._placed: dict[str, Placed] = {}
-        self._groups: dict[str, list[str]] = {}
-        self._urls: dict[str, str] = {}
+        # OrderedDicts: evicting the oldest is O(1) (a plain dict's front fills with holes
+        # that every scan for the first live key walks through)
+        self._headers: OrderedDict[str, Header] = OrderedDict()
+        self._placed: OrderedDict[str, Placed] = OrderedDict()
+        self._groups: OrderedDict[str, list[str]] = OrderedDict()
+        self._urls: OrderedDict[str, str] = OrderedDict()
 
     # -- reads --------------------------------------------------------------------------------
     def header(self, article_id: str) -> Header:
@@ -117,17 +120,9 @@ class ArticleState:
     def trim(self) -> None:
         """Evict the oldest entries beyond `hot` (call between steps, after the step is stored)."""
         for table in (self._headers, self._placed, self._groups, self._urls):
-            excess = len(table) - self.hot
-            if excess > 0:
-                for key in list(_first(table, excess)):
-                    del table[key]
+            for _ in range(len(table) - self.hot):
+                table.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._headers)
 
-
-def _first(table: dict, n: int):
-    for i, key in enumerate(table):
-        if i >= n:
-            return
-        yield key
