@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import os
 import json
+import os
 import random
 import resource
 import statistics
