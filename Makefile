@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench bench-daemon eval chaos chaos-ci lint clean
+.PHONY: install demo test bench bench-daemon bench-dedup-full eval chaos chaos-ci lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 bench-daemon: $(STAMP)
 	$(BIN)/python -m bench.bench_daemon
 	$(BIN)/python -m bench.bench_daemon --push
+
+bench-dedup-full: $(STAMP)
+	$(BIN)/python -m bench.bench_dedup --n 100000 --results bench/results/dedup_speed_100k.json
+	$(BIN)/python -m bench.bench_dedup --n 20000 --prefill 980000 --results bench/results/dedup_speed_1m.json
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup

@@ -1,4 +1,4 @@
-"""Speed of the dedup engine on a synthetic stream; `python -m bench.bench_dedup [--n 100000]`.
+"""Speed of the dedup engine on a synthetic stream; `python -m bench.bench_dedup [--n 100000] [--prefill N]`.
 
 Articles of ~600 words are drawn from a Zipf-like vocabulary with capitalised names and
 numbers; 15% of them are spun or wrapped copies of a recent article, so the verification
@@ -7,35 +7,54 @@ path runs too. Reports articles/s, p50/p99 per-article latency of `DedupEngine.a
 plain datasketch MinHash-only LSH pass (word 3-shingles, 128 permutations, no storage)
 over the same texts. Not a test: it never fails on a timing. Writes bench/results/dedup_speed.json
 (`--n 100000 --results bench/results/dedup_speed_100k.json` for the target size). The
-vocabulary is built in a fixed order, so the stream is the same every run.
+vocabulary is built in a fixed order, so the stream is the same every run; it is generated
+as it is consumed (only the last 500 articles are kept, for the copies), so peak RSS is the
+engine's, not the stream's.
+
+`--prefill N` first bulk-loads N older placed articles (each its own group and story,
+published before the stream and outside its story window, with random MinHash signatures
+and Zipf-drawn term vectors) straight into storage, then starts the engine on that
+database: the engine's restart path rebuilds its index and IDF from storage, which is the
+state a daemon holds after streaming those articles (per-article facts beyond the hot set
+live in storage either way). The stream then runs on an index of N + n articles:
+`--n 100000 --prefill 900000` measures memory and speed at 1M indexed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
+import os
 import random
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from dedup.codec import Header, encode
 from dedup.engine import DedupEngine
+from dedup.fingerprints import NUM_PERM
+from dedup.terms import term_id
 from storage.articles import store_article
+from storage.bulk import PlacedRow, load_placed
 from storage.db import open_db
 from storage.records import Article
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dedup_speed.json"
 
 
-def synthetic(n: int, seed: int = 7) -> list[tuple[str, str, str]]:
-    """(id, title, text) for n articles of ~600 words in ~30 sentences."""
+def synthetic(n: int, seed: int = 7) -> Iterator[tuple[str, str, str]]:
+    """(id, title, text) for n articles of ~600 words in ~30 sentences, generated lazily."""
     rng = random.Random(seed)
     syllables = [c + v for c in "bcdfghjklmnprstvz" for v in "aeiou"]
 
@@ -46,16 +65,20 @@ def synthetic(n: int, seed: int = 7) -> list[tuple[str, str, str]]:
     names = [word(3).capitalize() for _ in range(5000)]
     weights = [1 / (i + 1) for i in range(len(vocab))]
     cum = list(itertools.accumulate(weights))  # same draws as weights=..., without re-summing each call
-    out: list[tuple[str, str, str]] = []
+    out: deque[tuple[str, str, str]] = deque(maxlen=500)  # copies draw from the last 500
+    made = 0
     for i in range(n):
-        if out and rng.random() < 0.15:
-            src = out[max(0, len(out) - rng.randint(1, 500))]
+        if made and rng.random() < 0.15:
+            k = rng.randint(1, 500)
+            src = out[-k] if made >= k else out[0]
             body = src[2].split(". ")
             if rng.random() < 0.5:
                 body = [" ".join(w if rng.random() > 0.4 else rng.choice(vocab) for w in s.split()) for s in body]
             else:
                 body = ["Subscribe to our newsletter for more news"] + body + ["Share this on social media now"]
             out.append((f"a{i}", src[1], ". ".join(body)))
+            made += 1
+            yield out[-1]
             continue
         sentences = []
         for _ in range(30):
@@ -65,16 +88,75 @@ def synthetic(n: int, seed: int = 7) -> list[tuple[str, str, str]]:
                 words.insert(rng.randint(0, 18), str(rng.randint(2, 99999)))
             sentences.append(" ".join(words).capitalize())
         out.append((f"a{i}", " ".join(rng.choices(vocab, k=8)).capitalize(), ". ".join(sentences)))
-    return out
+        made += 1
+        yield out[-1]
 
 
-def run_engine(docs: list[tuple[str, str, str]], db_path: Path) -> dict:
+def _vocabulary(seed: int = 7) -> tuple[list[str], list[str]]:
+    """The words and names `synthetic` draws from (same seed, same order)."""
+    rng = random.Random(seed)
+    syllables = [c + v for c in "bcdfghjklmnprstvz" for v in "aeiou"]
+
+    def word(k: int) -> str:
+        return "".join(rng.choice(syllables) for _ in range(k))
+
+    vocab = list(dict.fromkeys(word(rng.randint(1, 4)) for _ in range(30000)))[:20000]
+    return vocab, [word(3).capitalize() for _ in range(5000)]
+
+
+def prefill_rows(n: int, before: datetime, seed: int = 11) -> Iterator[PlacedRow]:
+    """n placed articles published one every 30 s, ending 30 days before `before`, with the
+    stream's vocabulary: story vectors of 100 terms drawn like its articles' words (Zipf over
+    the same 20k words, plus names), so document frequencies look like the stream's."""
+    vocab, names = _vocabulary()
+    word_ids = np.array([term_id(w) for w in vocab], dtype=np.int64)
+    name_ids = np.array([term_id(w.lower()) for w in names], dtype=np.int64)
+    p = 1 / np.arange(1, len(vocab) + 1)
+    p /= p.sum()
+    rng = np.random.default_rng(seed)
+    end = before - timedelta(days=30)
+    for start in range(0, n, 1000):
+        size = min(1000, n - start)
+        words = rng.choice(len(vocab), size=(size, 570), p=p)
+        people = rng.integers(0, len(names), size=(size, 30))
+        sigs = rng.integers(0, 1 << 32, size=(size, 2 * NUM_PERM), dtype=np.uint64)
+        for j in range(size):
+            i = start + j
+            when = end - timedelta(seconds=30 * (n - i))
+            site = f"p{i % 300}"
+            header = Header(url=f"https://{site}.example/p{i}", canonical=f"https://{site}.example/p{i}",
+                            labels=(site, site + "example"), credits=(), source=site, published=when.timestamp(),
+                            n_words=600, lang="en")
+            ids, counts = np.unique(np.concatenate([word_ids[words[j]], name_ids[people[j]]]), return_counts=True)
+            top = np.argsort(-counts, kind="stable")[:100]
+            keep = np.sort(top)
+            vec = (ids[keep], np.round(np.log1p(counts[keep].astype(np.float64)), 4))
+            yield PlacedRow(id=f"p{i}", url=header.url, title=f"p{i}", source=site, published=when.isoformat(),
+                            fingerprint=encode(header, sigs[j, :NUM_PERM], sigs[j, NUM_PERM:], vec))
+
+
+def rss_now_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def run_engine(n: int, db_path: Path, prefill: int = 0) -> dict:
     db = open_db(db_path)
-    engine = DedupEngine(db)
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    result: dict = {}
+    if prefill:
+        started = time.perf_counter()
+        load_placed(db, prefill_rows(prefill, t0), t0.isoformat())
+        result["prefill_articles"] = prefill
+        result["prefill_load_s"] = round(time.perf_counter() - started, 1)
+        gc.collect()
+    started = time.perf_counter()
+    engine = DedupEngine(db)
+    result["start_rebuild_s"] = round(time.perf_counter() - started, 2)
+    result["rss_after_start_mb"] = round(rss_now_mb(), 1)
     latencies = []
     started = time.perf_counter()
-    for i, (doc_id, title, text) in enumerate(docs):
+    for i, (doc_id, title, text) in enumerate(synthetic(n)):
         when = t0 + timedelta(seconds=30 * i)
         article = Article(id=doc_id, url=f"https://s{i % 300}.example/{doc_id}", canonical_url=f"https://s{i % 300}.example/{doc_id}",
                           title=title, text=text, source=f"s{i % 300}", published=when, fetched=when)
@@ -84,51 +166,63 @@ def run_engine(docs: list[tuple[str, str, str]], db_path: Path) -> dict:
         latencies.append(time.perf_counter() - t)
     total = time.perf_counter() - started
     assign_total = sum(latencies)
+    indexed = len(engine.index)
     engine_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak while streaming
+    rss_end = rss_now_mb()
     del engine  # a restart builds a fresh engine; do not hold two
+    gc.collect()
     restart = time.perf_counter()
     DedupEngine(db)
     restart = time.perf_counter() - restart
     db.close()
     latencies.sort()
     return {
-        "articles": len(docs),
-        "assign_articles_per_s": round(len(docs) / assign_total, 1),
-        "with_article_storage_articles_per_s": round(len(docs) / total, 1),
+        "articles": n,
+        **result,
+        "indexed_at_end": indexed,
+        "assign_articles_per_s": round(n / assign_total, 1),
+        "with_article_storage_articles_per_s": round(n / total, 1),
         "p50_ms": round(1000 * latencies[len(latencies) // 2], 3),
         "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 3),
         "mean_ms": round(1000 * statistics.fmean(latencies), 3),
         "restart_rebuild_s": round(restart, 2),
-        "engine_peak_rss_mb": round(engine_rss, 1),  # process peak during the stream (texts of the stream included)
+        "engine_peak_rss_mb": round(engine_rss, 1),  # process peak up to the end of the stream
+        "rss_at_end_mb": round(rss_end, 1),
     }
 
 
-def run_plain_lsh(docs: list[tuple[str, str, str]]) -> float:
-    """Seconds for a MinHash-only pass: 3-shingles, MinHash.bulk, LSH query + insert."""
+def run_plain_lsh(n: int) -> float:
+    """Seconds for a MinHash-only pass: 3-shingles, MinHash.bulk, LSH query + insert (the
+    stream's generation is not timed)."""
     lsh = MinHashLSH(threshold=0.5, num_perm=128)
-    started = time.perf_counter()
-    for doc_id, _, text in docs:
+    spent = 0.0
+    for doc_id, _, text in synthetic(n):
+        started = time.perf_counter()
         words = text.lower().split()
         shingles = [" ".join(words[i:i + 3]).encode() for i in range(len(words) - 2)]
         (mh,) = MinHash.bulk([shingles], num_perm=128)
         lsh.query(mh)
         lsh.insert(doc_id, mh, check_duplication=False)
-    return time.perf_counter() - started
+        spent += time.perf_counter() - started
+    return spent
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000, help="articles in the stream (100000 for the target run)")
+    parser.add_argument("--prefill", type=int, default=0, help="older placed articles bulk-loaded first (900000 for 1M)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the JSON figures")
     args = parser.parse_args(argv)
-    docs = synthetic(args.n)
+    if args.n < 1 or args.prefill < 0:
+        parser.error("--n must be >= 1 and --prefill >= 0")
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
-        engine = run_engine(docs, Path(tmp) / "bench.db")
-    plain = run_plain_lsh(docs)
+        engine = run_engine(args.n, Path(tmp) / "bench.db", args.prefill)
+    plain = run_plain_lsh(args.n)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {**engine, "plain_lsh_articles_per_s": round(len(docs) / plain, 1),
-              "engine_vs_plain_lsh": round((len(docs) / plain) / engine["assign_articles_per_s"], 2),
-              "peak_rss_mb": round(peak_mb, 1), "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    result = {**engine, "plain_lsh_articles_per_s": round(args.n / plain, 1),
+              "engine_vs_plain_lsh": round((args.n / plain) / engine["assign_articles_per_s"], 2),
+              "peak_rss_mb": round(peak_mb, 1), "load_average": [round(x, 2) for x in os.getloadavg()],
+              "when": datetime.now(UTC).isoformat(timespec="seconds")}
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for key, value in result.items():

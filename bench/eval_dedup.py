@@ -34,6 +34,7 @@ from dedup.engine import DedupEngine
 from dedup.settings import DedupSettings
 from storage.articles import store_article
 from storage.db import open_db
+from storage.groups import iter_assignment_rows
 from storage.records import Article, utcnow
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dedup.json"
@@ -51,13 +52,13 @@ def run_engine(rows: list[dict], priority: dict[str, int] | None = None, setting
     for r in ordered:
         when = parse_time(r["published"])
         url = r["url"] or f"https://unknown.invalid/{r['id']}"
-        article = Article(id=r["id"], url=url + "#" + r["id"] if url in engine.by_url else url,
+        article = Article(id=r["id"], url=url + "#" + r["id"] if engine.state.knows_url(url) else url,
                           canonical_url=url + "#" + r["id"], title=r["title"], text=r["text"], source=r["source"],
                           published=when, fetched=when, lang=r.get("lang", ""), html=r.get("html", ""))
         store_article(db, article)
         engine.assign(article, now)
     seconds = time.perf_counter() - started
-    out = {i: (p.group, p.story, p.relation, p.original) for i, p in engine.placed.items()}
+    out = {i: (group, story, relation, original) for i, group, relation, story, original in iter_assignment_rows(db)}
     db.close()
     return out, seconds
 

@@ -1,29 +1,37 @@
-"""The fingerprint blob stored per article: a small header the index rebuilds from, then details.
+"""The fingerprint blob stored per article: what a restart rebuilds the engine from.
 
-Layout: 4-byte big-endian header length, header JSON (UTF-8), zlib-compressed detail JSON.
-A restart reads only headers (signatures, story terms, election facts), so rebuilding the
-index for 100k articles does not decompress 100k texts; verification of a candidate
-decompresses its details on demand. JSON rather than pickle: the database is data, never code.
+Layout (version 2, little-endian): magic `b"\\xffF2"`, then `published` (f8), `n_words`,
+signature length and term count (u4 each), the JSON length (u4); the whole and lead MinHash
+signatures (u4 each), the story vector (hashed term ids u4, weights f8), and a small JSON
+object with the election facts (URLs, outlet labels, credits, source, language, headline
+names). A restart reads the numbers with `np.frombuffer` and parses JSON only for the
+articles it keeps hot, so rebuilding 1M articles does not parse 1M JSON documents.
+
+Article text is not in the blob: a candidate whose parsed features are not cached is
+re-extracted from its stored text (the same deterministic `extract`), which a copy of an
+old article needs rarely and which saved a JSON + zlib encode on every step.
+Version 1 blobs (a JSON header with term strings) are still read. JSON rather than pickle:
+the database is data, never code.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import struct
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.fingerprints import Features, sentence_key
+from dedup.terms import Vector, term_ids
 
-VERSION = 1
+MAGIC = b"\xffF2"
+_FIXED = struct.Struct("<dIIII")  # published, n_words, signature length, term count, JSON length
+_EMPTY_VEC: Vector = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """What the engine keeps in memory for every article."""
+    """What the engine needs to know about a placed article besides its text."""
 
     url: str
     canonical: str
@@ -33,88 +41,67 @@ class Header:
     published: float
     n_words: int
     lang: str
-    terms: dict[str, float]
-    whole: np.ndarray | None
-    lead: np.ndarray | None
     title_names: tuple[str, ...] = ()
 
 
-def _sig(value: np.ndarray | None) -> str:
-    return "" if value is None else base64.b64encode(value.astype("<u4").tobytes()).decode("ascii")
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """The numbers of one blob: enough to index an article and count it into the IDF."""
+
+    published: float
+    whole: np.ndarray | None
+    lead: np.ndarray | None
+    vec: Vector
 
 
-def _unsig(text: str) -> np.ndarray | None:
-    return np.frombuffer(base64.b64decode(text), dtype="<u4").astype(np.uint64) if text else None
+def encode(header: Header, whole: np.ndarray | None, lead: np.ndarray | None, vec: Vector) -> bytes:
+    facts = json.dumps([header.url, header.canonical, header.labels, header.credits, header.source, header.lang,
+                        header.title_names], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ids, w = vec
+    sig = b"" if whole is None or lead is None else whole.astype("<u4").tobytes() + lead.astype("<u4").tobytes()
+    return b"".join((MAGIC, _FIXED.pack(header.published, header.n_words, len(sig) // 8, len(ids), len(facts)),
+                     sig, ids.astype("<u4").tobytes(), w.astype("<f8").tobytes(), facts))
 
 
-def encode(header: Header, features: Features) -> bytes:
-    head = json.dumps(
-        {
-            "v": VERSION,
-            "url": header.url,
-            "canonical": header.canonical,
-            "labels": list(header.labels),
-            "credits": list(header.credits),
-            "source": header.source,
-            "published": header.published,
-            "n_words": header.n_words,
-            "lang": header.lang,
-            "terms": header.terms,
-            "whole": _sig(header.whole),
-            "lead": _sig(header.lead),
-            "title_names": list(header.title_names),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
-    detail = json.dumps(
-        {
-            "title": features.title,
-            "sentences": features.sentences,
-            "anchors": features.anchors,
-            "counts": features.sentence_anchor_counts,
-            "quotes": features.quotes,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
-    return struct.pack(">I", len(head)) + head + zlib.compress(detail, 1)
+def _parts(blob: bytes) -> tuple[float, int, np.ndarray | None, np.ndarray | None, Vector, int]:
+    published, n_words, n_sig, n_terms, _ = _FIXED.unpack_from(blob, 3)
+    at = 3 + _FIXED.size
+    whole = lead = None
+    if n_sig:
+        sigs = np.frombuffer(blob, dtype="<u4", count=2 * n_sig, offset=at).astype(np.uint64)
+        whole, lead = sigs[:n_sig], sigs[n_sig:]
+        at += 8 * n_sig
+    ids = np.frombuffer(blob, dtype="<u4", count=n_terms, offset=at).astype(np.int64)
+    at += 4 * n_terms
+    w = np.frombuffer(blob, dtype="<f8", count=n_terms, offset=at).copy()
+    return published, n_words, whole, lead, (ids, w), at + 8 * n_terms
 
 
-def decode_header(blob: bytes) -> Header:
+def decode(blob: bytes) -> tuple[Header, Fingerprint]:
+    """Header and numbers of a stored blob (version 2 or 1); ValueError when unreadable."""
+    if not blob.startswith(MAGIC):
+        return _decode_v1(blob)
+    published, n_words, whole, lead, vec, at = _parts(blob)
+    url, canonical, labels, credits, source, lang, title_names = json.loads(blob[at:].decode("utf-8"))
+    header = Header(url, canonical, tuple(labels), tuple(credits), source, published, n_words, lang,
+                    tuple(title_names))
+    return header, Fingerprint(published, whole, lead, vec)
+
+
+def _decode_v1(blob: bytes) -> tuple[Header, Fingerprint]:
+    """Version 1: 4-byte length, JSON header with term strings and base64 signatures."""
+    import base64
+
     (size,) = struct.unpack(">I", blob[:4])
     data = json.loads(blob[4 : 4 + size].decode("utf-8"))
-    if data.get("v") != VERSION:
-        raise ValueError(f"dedup: fingerprint version {data.get('v')} is not {VERSION}")
-    return Header(
-        url=data["url"],
-        canonical=data["canonical"],
-        labels=tuple(data["labels"]),
-        credits=tuple(data["credits"]),
-        source=data["source"],
-        published=data["published"],
-        n_words=data["n_words"],
-        lang=data["lang"],
-        terms=data["terms"],
-        whole=_unsig(data["whole"]),
-        lead=_unsig(data["lead"]),
-        title_names=tuple(data.get("title_names", ())),
-    )
+    if data.get("v") != 1:
+        raise ValueError(f"dedup: fingerprint version {data.get('v')} is not readable")
 
+    def sig(text: str) -> np.ndarray | None:
+        return np.frombuffer(base64.b64decode(text), dtype="<u4").astype(np.uint64) if text else None
 
-def decode_features(blob: bytes) -> Features:
-    (size,) = struct.unpack(">I", blob[:4])
-    head = json.loads(blob[4 : 4 + size].decode("utf-8"))
-    detail = json.loads(zlib.decompress(blob[4 + size :]).decode("utf-8"))
-    return Features(
-        title=detail["title"],
-        lang=head["lang"],
-        sentences=detail["sentences"],
-        sentence_keys=[sentence_key(s) for s in detail["sentences"]],
-        anchors=detail["anchors"],
-        sentence_anchor_counts=detail["counts"],
-        terms=head["terms"],
-        credits=list(head["credits"]),
-        quotes=detail["quotes"],
-        n_words=head["n_words"],
-    )
+    header = Header(data["url"], data["canonical"], tuple(data["labels"]), tuple(data["credits"]), data["source"],
+                    data["published"], data["n_words"], data["lang"], tuple(data.get("title_names", ())))
+    terms = data["terms"]
+    return header, Fingerprint(header.published, sig(data["whole"]), sig(data["lead"]),
+                               term_ids(terms) if terms else _EMPTY_VEC)

@@ -1,7 +1,6 @@
 """`distillwatch explain A B`: whether and why two stored articles share a copy group or story.
 
-Recomputes the copy signals from the stored fingerprints (or the article text when a
-fingerprint is missing) and a story similarity without stream IDF (term weights only),
+Recomputes the copy signals from the stored article texts and a story similarity without stream IDF (term weights only),
 and shows them beside what the engine decided and the evidence it recorded then.
 """
 
@@ -13,12 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from dedup.codec import decode_features
 from dedup.copies import compare
 from dedup.fingerprints import Features, extract
 from dedup.settings import DedupSettings
 from storage.articles import get_article
-from storage.groups import get_assignment, get_fingerprint
+from storage.groups import get_assignment
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,6 @@ class Explanation:
 
 
 def _features(db: Database, article_id: str) -> Features:
-    blob = get_fingerprint(db, article_id)
-    if blob is not None:
-        return decode_features(blob)
     article = get_article(db, article_id)
     if article is None:
         raise ValueError(f"dedup: no article {article_id!r}")

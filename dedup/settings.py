@@ -37,7 +37,10 @@ in bench/results/dedup.json):
   `story_window_days`: see dedup/stories.py (chosen on ECB+ odd topics with
   `python -m bench.tune_stories`; ECB+ even topics and NewsWCL50 are the held-out checks).
 * `feature_cache_size` 2000: parsed articles kept in memory (candidates are mostly recent);
-  a miss decodes the stored fingerprint. 20,000 held 1.2 GB at 20k articles.
+  a miss re-extracts the stored text. 20,000 held 1.2 GB at 20k articles.
+* `hot_articles` 20,000: per-article facts and placements kept in memory (~1.6 KB each);
+  older ones are read from storage on a miss. The synthetic bench's story window holds
+  ~23k articles (one every 30 s), so a copy of anything but an old article hits memory.
 """
 
 from __future__ import annotations
@@ -79,4 +82,5 @@ class DedupSettings:
     story_top_terms: int = 12
     story_max_candidates: int = 30
     # caches
-    feature_cache_size: int = 2000  # parsed articles kept; older ones are decoded from their fingerprint
+    feature_cache_size: int = 2000  # parsed articles kept; older ones are re-extracted from their text
+    hot_articles: int = 20_000  # articles whose facts and placement stay in memory (dedup/state.py)

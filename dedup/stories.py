@@ -27,9 +27,10 @@ Copies follow their group: the engine moves whole copy groups, never single copi
 Terms are `fingerprints.story_terms` (names 3x, title 2x, lead 1.5x, log TF), weighted by
 IDF counted over the stream itself (plus `IDF_PRIOR_DOCS` imaginary unrelated articles;
 each article counted once), hashed into `VOCAB_BUCKETS` slots so memory stays bounded.
+Corrections (split review, re-homing, merge checks) live in dedup/story_review.py.
 Cosines use the IDF of the moment, exactly: freezing member norms at insertion cost
 NewsWCL50 B-cubed F1 0.95 -> 0.80 in a replay, as early articles were weighed with a flat
-IDF. Stories closed for a day forget their member vectors (`prune`).
+IDF. Stories closed for a day are forgotten (`prune`; their membership stays in storage).
 
 A cold-start guard: while the stream is young (fewer than `GUARD_MAX_DOCS` articles, so
 IDF cannot yet tell a topic's words from an event's) and a story has at most
@@ -64,14 +65,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dedup.fingerprints import stable_hash
+from dedup.terms import VOCAB_BUCKETS, TermIds, Vector, term_id
 
 DAY = 86400.0
 # IDF as if the stream began with this many unrelated articles: a handful of articles about
 # one story must not make that story's own names look common (5 seeds share "Anthropic").
 # (100, counting each article once; an earlier version counted live articles twice with 200.)
 IDF_PRIOR_DOCS = 100
-VOCAB_BUCKETS = 1 << 22  # hashed term ids: 4M slots, df as int32 = 16 MB, collisions rare
 RECENT_MEMBERS = 60  # average link over a story's most recent contributing members
 REVIEW_MAX = 60  # a story with more contributing members is established: never split (review is O(n^2))
 MOVE_CANDIDATE_MIN = 0.1
@@ -80,38 +80,6 @@ HEADLINE_COVERAGE = 0.7  # of 3 headline names, all 3 must be there; of 4, 3
 HEADLINE_EXEMPT = 0.4
 GUARD_MAX_MEMBERS = 2  # the cold-start headline guard: stories this small ...
 GUARD_MAX_DOCS = 200  # ... while the stream has fewer articles than this
-
-
-_TERM_IDS: dict[str, int] = {}  # term -> hashed id, a plain cache cleared when it grows too big
-_TERM_IDS_MAX = 500_000
-
-
-def _term_id(term: str) -> int:
-    found = _TERM_IDS.get(term)
-    if found is None:
-        if len(_TERM_IDS) >= _TERM_IDS_MAX:
-            _TERM_IDS.clear()
-        found = _TERM_IDS[term] = stable_hash(term) & (VOCAB_BUCKETS - 1)
-    return found
-
-
-Vector = tuple[np.ndarray, np.ndarray]
-
-
-def term_ids(terms: dict[str, float]) -> Vector:
-    """Hashed term ids (sorted, unique) and their weights (collisions summed)."""
-    if not terms:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    get = _TERM_IDS.get
-    ids = np.fromiter(((get(t) or _term_id(t)) for t in terms), dtype=np.int64, count=len(terms))
-    w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
-    uniq, inv = np.unique(ids, return_inverse=True)
-    if len(uniq) == len(ids):
-        order = np.argsort(ids)
-        return ids[order], w[order]
-    out = np.zeros(len(uniq))
-    np.add.at(out, inv, w)
-    return uniq, out
 
 
 @dataclass(slots=True)
@@ -159,19 +127,19 @@ class StoryIndex:
         self.docs = 0
         self._postings: dict[int, dict[str, float]] = defaultdict(dict)  # term id -> story -> last seen
         self._dense = np.zeros(VOCAB_BUCKETS, dtype=np.float64)  # scratch for one query vector
+        self.terms = TermIds()
 
     # -- statistics ---------------------------------------------------------------------------
-    def observe(self, terms: dict[str, float], vec: Vector | None = None) -> None:
+    def observe(self, vec: Vector) -> None:
         """Count an article's terms into the document frequencies (once per article)."""
-        ids, _ = vec if vec is not None else term_ids(terms)
         self.docs += 1
-        self.df[ids] += 1
+        self.df[vec[0]] += 1
 
-    def _idf(self, ids: np.ndarray) -> np.ndarray:
+    def idf(self, ids: np.ndarray) -> np.ndarray:
         return np.log((self.docs + IDF_PRIOR_DOCS) / (self.df[ids] + 1.0))
 
     def _query(self, ids: np.ndarray, w: np.ndarray) -> np.ndarray:
-        v = w * self._idf(ids)
+        v = w * self.idf(ids)
         return v / (np.linalg.norm(v) or 1.0)
 
     # -- matching -----------------------------------------------------------------------------
@@ -190,7 +158,7 @@ class StoryIndex:
         keys, ids, w, starts = self._concat(story)
         if not keys:
             return keys, np.zeros(0)
-        vals = w * self._idf(ids)
+        vals = w * self.idf(ids)
         norms = np.sqrt(np.add.reduceat(vals * vals, starts))
         self._dense[q_ids] = q
         dots = np.add.reduceat(vals * self._dense[ids], starts)
@@ -201,7 +169,7 @@ class StoryIndex:
         story = self.stories.get(story_id)
         if story is None:
             return 0.0
-        ids, w = term_ids(terms)
+        ids, w = self.terms.vector(terms)
         _, sims = self._member_sims(story, ids, self._query(ids, w))
         return float(sims.mean()) if len(sims) else 0.0
 
@@ -255,7 +223,7 @@ class StoryIndex:
     def score(self, terms: dict[str, float], when: float, exclude: str = "", vec: Vector | None = None
               ) -> list[tuple[str, float]]:
         """(story, average link) for every open candidate story, best first."""
-        ids, w = vec if vec is not None else term_ids(terms)
+        ids, w = vec if vec is not None else self.terms.vector(terms)
         if not len(ids):
             return []
         q = self._query(ids, w)
@@ -277,7 +245,7 @@ class StoryIndex:
         offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         starts = np.concatenate([p[3] + off for p, off in zip(parts, offsets, strict=True)])
         members = np.array([len(p[0]) for p in parts])
-        vals = all_w * self._idf(all_ids)
+        vals = all_w * self.idf(all_ids)
         norms = np.sqrt(np.add.reduceat(vals * vals, starts))
         self._dense[ids] = q
         dots = np.add.reduceat(vals * self._dense[all_ids], starts)
@@ -295,9 +263,9 @@ class StoryIndex:
         for ids, w in story.vecs.values():
             for i, x in zip(ids.tolist(), w.tolist(), strict=True):
                 present[i] += x
-        idf = {t: math.log((self.docs + IDF_PRIOR_DOCS) / (self.df[stable_hash(t) & (VOCAB_BUCKETS - 1)] + 1.0))
+        idf = {t: math.log((self.docs + IDF_PRIOR_DOCS) / (self.df[term_id(t)] + 1.0))
                for t in terms}
-        scored = [(w * idf[t] * present.get(stable_hash(t) & (VOCAB_BUCKETS - 1), 0.0) * idf[t], t)
+        scored = [(w * idf[t] * present.get(term_id(t), 0.0) * idf[t], t)
                   for t, w in terms.items()]
         return tuple(t for s, t in sorted(scored, reverse=True)[:limit] if s > 0)
 
@@ -314,8 +282,8 @@ class StoryIndex:
             story = self.stories[story_id] = Story(story_id, when, when)
         story.members.add(article_id)
         story.first, story.last = min(story.first, when), max(story.last, when)
-        if contribute and terms:
-            ids, w = vec if vec is not None else term_ids(terms)
+        ids, w = (vec if vec is not None else self.terms.vector(terms)) if contribute else (None, None)
+        if contribute and len(ids):
             story.weight += 1
             story.title_names.update(title_names)
             story.vecs[article_id] = (ids, w)
@@ -337,8 +305,8 @@ class StoryIndex:
 
     def move_member(self, article_id: str, src: str, dst: str, when: float) -> None:
         """Move one article (contributing or not) between stories, creating `dst` if needed."""
-        a = self.stories[src]
-        vec = a.vecs.get(article_id)
+        a = self.stories.get(src)
+        vec = a.vecs.get(article_id) if a is not None else None
         self.remove_member(src, article_id)
         b = self.stories.get(dst)
         if b is None:
@@ -355,16 +323,13 @@ class StoryIndex:
                 self._postings[term][dst] = max(b.last, self._postings[term].get(dst, when))
 
     def prune(self, now: float) -> None:
-        """Forget the member vectors and postings of stories closed for a day (no article
-        within the window can meet them any more); membership stays. Bounds memory to the
-        articles of the last `story_window_days`."""
+        """Forget stories closed for a day (no article within the window can meet them any
+        more) and their postings: memory holds the stories of the last `story_window_days`.
+        Their membership stays in storage; the engine reads it there if a late copy merges
+        an old group (dedup/engine.py)."""
         horizon = now - self.window - DAY
-        for story in self.stories.values():
-            if story.last < horizon and (story.vecs or story.title_names):
-                story.vecs = {}
-                story.seen = {}
-                story.title_names = Counter()
-                story._cat = None
+        for story_id in [sid for sid, story in self.stories.items() if story.last < horizon]:
+            del self.stories[story_id]
         for term in [t for t, posting in self._postings.items() if all(seen < horizon for seen in posting.values())]:
             del self._postings[term]
         for posting in self._postings.values():
@@ -394,108 +359,3 @@ class StoryIndex:
                 seen = posting.pop(gone)
                 posting[keep] = max(seen, posting.get(keep, seen))
         return b.members
-
-    # -- corrections --------------------------------------------------------------------------
-    def _gram(self, keys: list[str], vecs: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Cosine matrix of the given contributing members under today's IDF."""
-        ids = np.concatenate([vecs[k][0] for k in keys])
-        w = np.concatenate([vecs[k][1] for k in keys])
-        rows = np.repeat(np.arange(len(keys)), [len(vecs[k][0]) for k in keys])
-        cols, inv = np.unique(ids, return_inverse=True)
-        z = np.zeros((len(keys), len(cols)))
-        z[rows, inv] = w * self._idf(ids)
-        z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-        return z @ z.T
-
-    def review(self, story_id: str) -> list[list[str]]:
-        """Split a story that holds two events. Returns the contributing members of each new
-        part that left the story (the part holding the story's oldest member keeps its id)."""
-        story = self.stories.get(story_id)
-        if story is None or not (2 * self.split_min <= len(story.vecs) <= REVIEW_MAX):
-            return []
-        keys = list(story.vecs)
-        gram = self._gram(keys, story.vecs)
-        parts = self._split(gram, list(range(len(keys))))
-        if len(parts) < 2:
-            return []
-        return [[keys[i] for i in part] for part in parts if 0 not in part]
-
-    def _split(self, gram: np.ndarray, idx: list[int]) -> list[list[int]]:
-        if len(idx) < 2 * self.split_min:
-            return [idx]
-        sub = gram[np.ix_(idx, idx)]
-        side = _bisect(sub)
-        a = [i for i, s in zip(idx, side, strict=True) if not s]
-        b = [i for i, s in zip(idx, side, strict=True) if s]
-        if len(a) < self.split_min or len(b) < self.split_min:
-            return [idx]
-        between = float(gram[np.ix_(a, b)].mean())
-        ratio = self.split_ratio_small if min(len(a), len(b)) == self.split_min else self.split_ratio
-        if between >= ratio * min(_cohesion(gram, a), _cohesion(gram, b)):
-            return [idx]
-        return self._split(gram, a) + self._split(gram, b)
-
-    def rehome(self, story_id: str, others: list[str]) -> list[tuple[str, str]]:
-        """Members of `others` (neighbouring stories) now closer to `story_id` than to the rest
-        of their own story: [(article, from story)]. The caller moves them."""
-        target = self.stories.get(story_id)
-        if target is None or len(target.vecs) < 2:
-            return []
-        moves = []
-        for other_id in others:
-            other = self.stories.get(other_id)
-            if other is None or other_id == story_id or not (2 <= len(other.vecs) <= REVIEW_MAX):
-                continue
-            okeys, tkeys = list(other.vecs), target.recent()
-            vecs = {**{k: other.vecs[k] for k in okeys}, **{k: target.vecs[k] for k in tkeys}}
-            gram = self._gram(okeys + tkeys, vecs)
-            n = len(okeys)
-            own = (gram[:n, :n].sum(axis=1) - np.diag(gram)[:n]) / max(1, n - 1)
-            theirs = gram[:n, n:].mean(axis=1)
-            for i in np.flatnonzero((theirs > own + self.move_margin) & (theirs >= self.threshold)).tolist():
-                moves.append((okeys[i], other_id))
-        return moves
-
-
-def merge_check(index: StoryIndex, story_id: str, other_id: str) -> bool:
-    """Two stories that look like one cluster: the mean cosine between them reaches `ratio`
-    times the lower of their internal mean cosines (the split test, reversed)."""
-    a, b = index.stories.get(story_id), index.stories.get(other_id)
-    if a is None or b is None or len(a.vecs) < 2 or len(b.vecs) < 2:
-        return False
-    ka, kb = a.recent(), b.recent()
-    gram = index._gram(ka + kb, {**{k: a.vecs[k] for k in ka}, **{k: b.vecs[k] for k in kb}})
-    ia, ib = list(range(len(ka))), list(range(len(ka), len(ka) + len(kb)))
-    between = float(gram[np.ix_(ia, ib)].mean())
-    return between >= index.threshold and between >= index.merge_ratio * min(_cohesion(gram, ia), _cohesion(gram, ib))
-
-
-def _cohesion(gram: np.ndarray, idx: list[int]) -> float:
-    n = len(idx)
-    sub = gram[np.ix_(idx, idx)]
-    return float((sub.sum() - np.trace(sub)) / (n * (n - 1))) if n > 1 else 1.0
-
-
-def _bisect(sim: np.ndarray) -> np.ndarray:
-    """Normalised-cut spectral bisection (Shi & Malik) of a cosine matrix: True/False per row."""
-    w = np.clip(sim, 0.0, None)
-    np.fill_diagonal(w, 0.0)
-    d = w.sum(axis=1) + 1e-9
-    inv = 1.0 / np.sqrt(d)
-    lap = np.eye(len(w)) - inv[:, None] * w * inv[None, :]
-    _, vecs = np.linalg.eigh(lap)
-    f = inv * vecs[:, 1]
-    order = np.argsort(f, kind="stable")
-    # Sweep every threshold along the Fiedler vector at once: cut(k) = sum of w[i, j] for
-    # i among the first k and j among the rest, from suffix sums of the reordered matrix.
-    wo = w[np.ix_(order, order)]
-    suffix = np.cumsum(wo[:, ::-1], axis=1)[:, ::-1]  # suffix[i, k] = sum_{j >= k} wo[i, j]
-    cuts = np.cumsum(suffix, axis=0)  # cuts[k - 1, k] = cut after the first k
-    k = np.arange(1, len(f))
-    cut = cuts[k - 1, k]
-    va = np.cumsum(d[order])[:-1]
-    ncut = cut / va + cut / (d.sum() - va)
-    cut_at = int(k[int(np.argmin(ncut))])
-    side = np.zeros(len(f), dtype=bool)
-    side[order[cut_at:]] = True
-    return side

@@ -187,3 +187,28 @@ def delete_empty_groups(db: Database, group_ids: list[str], story_ids: list[str]
         for sid in story_ids:
             db.execute("delete from stories where id = ? and not exists "
                        "(select 1 from assignments where story = ?)", [sid, sid])
+
+
+def get_placement(db: Database, article_id: str) -> tuple[str, str, str, str] | None:
+    """(copy group, story, relation, original) of a placed article, or None."""
+    return db.execute(
+        "select g.copy_group, g.story, g.relation, coalesce(cg.original, g.article_id) "
+        "from assignments g left join copy_groups cg on cg.id = g.copy_group where g.article_id = ?",
+        [article_id],
+    ).fetchone()
+
+
+def group_member_ids(db: Database, group_id: str) -> list[str]:
+    """Articles placed in a copy group, in placement order."""
+    return [row[0] for row in db.execute(
+        "select article_id from assignments where copy_group = ? order by rowid", [group_id])]
+
+
+def story_member_ids(db: Database, story_id: str) -> list[str]:
+    """Articles placed in a story, in placement order."""
+    return [row[0] for row in db.execute(
+        "select article_id from assignments where story = ? order by rowid", [story_id])]
+
+
+def story_exists(db: Database, story_id: str) -> bool:
+    return db.execute("select 1 from stories where id = ?", [story_id]).fetchone() is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 QUAKE_TITLE = "Magnitude 6.4 earthquake strikes southern Peru, killing at least 12"
 QUAKE = """A magnitude 6.4 earthquake struck southern Peru early on Tuesday, killing at least 12 people and injuring more than 140, the country's civil defence institute said.
 The quake hit at 3:42 a.m. local time about 38 kilometres north-west of Arequipa at a depth of 61 kilometres, according to the United States Geological Survey.
@@ -120,3 +122,33 @@ Senators Bill Hagerty and Andy Kim plan an amendment to sanction Chinese firms t
 
 def wrap(text: str) -> str:
     return BOILER_BEFORE + "\n" + text + "\n" + BOILER_AFTER
+
+
+@dataclass(frozen=True)
+class CopyCase:
+    """A text measured against the Peru quake original (QUAKE_TITLE, QUAKE): what `compare`
+    calls it (`kind`, "none" = not a copy) and its relation once in the original's group."""
+
+    name: str
+    title: str
+    text: str
+    kind: str
+    relation: str = ""
+
+
+# Shared by the pairwise table (test_copies.py) and the engine run (test_engine.py).
+COPY_CASES = [
+    CopyCase("verbatim mirror", QUAKE_TITLE, QUAKE, "mirror", "mirror"),
+    CopyCase("wrapped mirror", QUAKE_TITLE, wrap(QUAKE), "mirror", "mirror"),
+    CopyCase("retitled copy", "Arequipa quake: what we know so far", QUAKE, "mirror", "mirror"),
+    CopyCase("spun copy", QUAKE_SPUN_TITLE, QUAKE_SPUN, "near", "spun"),
+    CopyCase("wrapped spun copy", QUAKE_SPUN_TITLE, wrap(QUAKE_SPUN), "near", "spun"),
+    CopyCase("excerpt with credit", QUAKE_EXCERPT_TITLE, QUAKE_EXCERPT, "excerpt", "excerpt"),
+    CopyCase("spanish translation", QUAKE_ES_TITLE, QUAKE_ES, "translation", "translation"),
+    CopyCase("chinese translation", QUAKE_ZH_TITLE, QUAKE_ZH, "translation", "translation"),
+]
+NOT_COPY_CASES = [
+    CopyCase("same story, different article", QUAKE_OTHER_TITLE, QUAKE_OTHER, "none"),
+    CopyCase("different earthquake", QUAKE2_TITLE, QUAKE2, "none"),
+    CopyCase("different topic", DISTILL_JUNE_TITLE, DISTILL_JUNE, "none"),
+]

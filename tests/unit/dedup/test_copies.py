@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import pytest
 from dedup_texts import (
+    COPY_CASES,
     DISTILL_FEB,
     DISTILL_FEB_TITLE,
     DISTILL_JUNE,
     DISTILL_JUNE_TITLE,
+    NOT_COPY_CASES,
     QUAKE,
-    QUAKE2,
-    QUAKE2_TITLE,
-    QUAKE_ES,
-    QUAKE_ES_TITLE,
-    QUAKE_EXCERPT,
-    QUAKE_EXCERPT_TITLE,
-    QUAKE_OTHER,
-    QUAKE_OTHER_TITLE,
     QUAKE_SPUN,
     QUAKE_SPUN_TITLE,
     QUAKE_TITLE,
-    QUAKE_ZH,
-    QUAKE_ZH_TITLE,
     wrap,
 )
 
@@ -32,27 +24,13 @@ from dedup.settings import DedupSettings
 S = DedupSettings()
 BASE = extract(QUAKE_TITLE, QUAKE)
 
-CASES = [
-    # name, title, text, is copy, kind
-    ("verbatim mirror", QUAKE_TITLE, QUAKE, True, "mirror"),
-    ("wrapped mirror", QUAKE_TITLE, wrap(QUAKE), True, "mirror"),
-    ("retitled copy", "Arequipa quake: what we know so far", QUAKE, True, "mirror"),
-    ("spun copy", QUAKE_SPUN_TITLE, QUAKE_SPUN, True, "near"),
-    ("wrapped spun copy", QUAKE_SPUN_TITLE, wrap(QUAKE_SPUN), True, "near"),
-    ("excerpt with credit", QUAKE_EXCERPT_TITLE, QUAKE_EXCERPT, True, "excerpt"),
-    ("spanish translation", QUAKE_ES_TITLE, QUAKE_ES, True, "translation"),
-    ("chinese translation", QUAKE_ZH_TITLE, QUAKE_ZH, True, "translation"),
-    ("same story, different article", QUAKE_OTHER_TITLE, QUAKE_OTHER, False, "none"),
-    ("different earthquake", QUAKE2_TITLE, QUAKE2, False, "none"),
-    ("different topic", DISTILL_JUNE_TITLE, DISTILL_JUNE, False, "none"),
-]
-
-
-@pytest.mark.parametrize(("name", "title", "text", "is_copy", "kind"), CASES, ids=[c[0] for c in CASES])
-def test_compare(name, title, text, is_copy, kind):
-    found = compare(extract(title, text), BASE, S)
-    assert (found.is_copy, found.kind) == (is_copy, kind), found.as_dict()
-    assert compare(BASE, extract(title, text), S).is_copy == is_copy  # symmetric verdict
+CASES = COPY_CASES + NOT_COPY_CASES
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_compare(case):
+    found = compare(extract(case.title, case.text), BASE, S)
+    is_copy = case.kind != "none"
+    assert (found.is_copy, found.kind) == (is_copy, case.kind), found.as_dict()
+    assert compare(BASE, extract(case.title, case.text), S).is_copy == is_copy  # symmetric verdict
 
 
 def test_two_distillation_accusations_are_not_copies():

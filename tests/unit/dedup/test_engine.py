@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from dedup_texts import (
+    COPY_CASES,
     DISTILL_FEB,
     DISTILL_FEB_TITLE,
     DISTILL_JUNE,
@@ -52,17 +53,9 @@ def place(db, engine, *args, **kw):
 def test_copies_join_one_group_with_relations(db):
     engine = DedupEngine(db)
     orig = place(db, engine, "orig", QUAKE_TITLE, QUAKE, host="andeswire.example")
-    cases = [
-        ("mirror", QUAKE_TITLE, QUAKE, "mirror"),
-        ("wrapped", QUAKE_TITLE, wrap(QUAKE), "mirror"),
-        ("retitled", "What we know about the Arequipa quake", QUAKE, "mirror"),
-        ("spun", QUAKE_SPUN_TITLE, QUAKE_SPUN, "spun"),
-        ("excerpt", QUAKE_EXCERPT_TITLE, QUAKE_EXCERPT, "excerpt"),
-        ("es", QUAKE_ES_TITLE, QUAKE_ES, "translation"),
-    ]
-    for i, (article_id, title, text, relation) in enumerate(cases, 1):
-        got = place(db, engine, article_id, title, text, minutes=10 * i)
-        assert (got.copy_group, got.relation, got.original) == (orig.copy_group, relation, "orig"), article_id
+    for i, case in enumerate(COPY_CASES, 1):
+        got = place(db, engine, f"copy{i}", case.title, case.text, minutes=10 * i)
+        assert (got.copy_group, got.relation, got.original) == (orig.copy_group, case.relation, "orig"), case.name
         assert got.story == orig.story
     assert get_assignment(db, "orig").relation == "original"
 
