@@ -45,6 +45,7 @@ from dedup.terms import Vector
 from dedup.vocab import Vocabulary
 from storage.articles import get_article
 from storage.groups import (
+    assignment_count,
     delete_empty_groups,
     iter_assignment_rows,
     iter_fingerprints,
@@ -80,6 +81,7 @@ class DedupEngine:
         self._steps, self._latest = 0, 0.0
         self._rebuild()
         self._pruned_at = self._latest
+        self._placed = assignment_count(db)
 
     # -- state --------------------------------------------------------------------------------
     def _rebuild(self) -> None:
@@ -228,7 +230,13 @@ class DedupEngine:
             article = get_article(self.db, article_id)
             if article is not None:
                 written.extend(self.assign(article, now))
+        self._placed = assignment_count(self.db)
         return written
+
+    def in_step(self) -> bool:
+        """Whether the database holds exactly the placements this engine made or loaded: false
+        when another process placed (or housekeeping removed) articles, and the engine must be rebuilt."""
+        return assignment_count(self.db) == self._placed
 
     # -- stories ------------------------------------------------------------------------------
     def _new_story_id(self, article_id: str) -> str:

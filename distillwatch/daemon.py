@@ -65,6 +65,7 @@ from crawler.schedule import due_batch_limit
 from distillwatch.app import (
     CycleReport,
     Edition,
+    Engines,
     build_senders,
     build_site,
     crawl_and_dedup,
@@ -215,6 +216,7 @@ class Daemon:
         )
         self.started = utcnow()
         self.polls = 0
+        self.engines = Engines()  # the dedup engine, built at the first poll with news and kept
         self._stop, self._force = asyncio.Event(), asyncio.Event()
         self._running: dict[str, asyncio.Task] = {}
         self._drain_lock = asyncio.Lock()
@@ -358,7 +360,7 @@ class Daemon:
         crawled, config = False, self.config
         try:
             cycle = await crawl_and_dedup(config, self.db, utcnow(), quiet=True, only_due=True, limit=limit,
-                                          sync=self._synced is not config)
+                                          sync=self._synced is not config, engines=self.engines)
             self._synced = config
         except Exception as exc:
             log.error("daemon: poll failed: %s", one_line(exc), exc_info=True)
@@ -440,7 +442,7 @@ class Daemon:
         assert self.db is not None
         try:
             cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True,
-                                          pushed=dict.fromkeys(source_ids, feed), sync=False)
+                                          pushed=dict.fromkeys(source_ids, feed), sync=False, engines=self.engines)
         except Exception as exc:
             log.error("daemon: push failed: %s", one_line(exc), exc_info=True)
             mark_due(self.db, source_ids, utcnow())  # the next tick polls what the push carried

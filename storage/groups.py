@@ -107,6 +107,11 @@ def save_fingerprint(db: Database, article_id: str, data: bytes) -> None:
     db["fingerprints"].upsert({"article_id": article_id, "data": data}, pk="article_id")
 
 
+def assignment_count(db: Database) -> int:
+    """How many articles are placed: a long-lived engine compares it with what it placed itself."""
+    return db.execute("select count(*) from assignments").fetchone()[0]
+
+
 def iter_fingerprints(db: Database):
     """(article id, data) for every fingerprinted article, oldest first, to rebuild an index."""
     yield from db.execute(
