@@ -30,8 +30,8 @@ from digests.select import StoryView, select_stories
 from distillwatch.config import Config
 from distillwatch.progress import Progress
 from storage import open_db
-from storage.groups import export_rows
-from storage.records import Source, utcnow
+from storage.groups import export_rows, story_counts
+from storage.records import Assignment, Source, utcnow
 from storage.sources import due_sources, push_source_ids, sync_sources
 
 
@@ -90,6 +90,15 @@ class Engines:
             engine.priority = source_priorities(config)  # a reload may have changed them
         return engine
 
+    def assign_pending(self, config: Config, db: Database, now: datetime) -> list[Assignment]:
+        """Place the unplaced articles. A step's memory changes come before its write, so after
+        a failed write (a locked or full database) the engine is dropped, not kept out of step."""
+        try:
+            return self.get(config, db).assign_pending(now)
+        except BaseException:
+            self.engine = None
+            raise
+
 
 async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = None,
                           quiet: bool = False, only_due: bool = False, limit: int | None = None,
@@ -126,19 +135,13 @@ async def crawl_and_dedup(config: Config, db: Database, now: datetime | None = N
         policy=poll_policy(config), pushed=pushed,
     )
     bar.close()
-    assignments = (engines or Engines()).get(config, db).assign_pending(now)
+    assignments = (engines or Engines()).assign_pending(config, db, now)
     cycle = CycleReport(crawl=report, assigned=len(assignments), errors=list(report.errors))
     cycle.stories, cycle.copies_collapsed = story_counts(db)
     cycle.seconds = time.monotonic() - started
     return cycle
 
 
-def story_counts(db: Database) -> tuple[int, int]:
-    """(stories, articles that are copies of another article), over the whole database."""
-    rows = export_rows(db)
-    stories = {row["story"] for row in rows if row["story"]}
-    copies = sum(1 for row in rows if row["relation"] and row["relation"] != "original")
-    return len(stories), copies
 
 
 def digest_period(config: Config, now: datetime) -> tuple[datetime, datetime]:

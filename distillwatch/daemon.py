@@ -235,7 +235,7 @@ class Daemon:
         """Start the jobs, serve until SIGTERM/SIGINT, stop cleanly; the exit code."""
         loop = asyncio.get_running_loop()
         self.db = open_database(self.config)
-        reset_websub_states(self.db)  # leases died with the process that held their secrets
+        reset_websub_states(self.db, utcnow())  # leases died with the process that held their secrets
         take_back_leases(self.db)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
@@ -443,6 +443,9 @@ class Daemon:
         try:
             cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True,
                                           pushed=dict.fromkeys(source_ids, feed), sync=False, engines=self.engines)
+        except asyncio.CancelledError:  # shutdown: the next start polls what the push carried
+            mark_due(self.db, source_ids, utcnow())
+            raise
         except Exception as exc:
             log.error("daemon: push failed: %s", one_line(exc), exc_info=True)
             mark_due(self.db, source_ids, utcnow())  # the next tick polls what the push carried
@@ -664,7 +667,7 @@ async def one_cycle(config: Config, db: Database) -> tuple[list[str], bool]:
     """Poll the due sources, enqueue the digest if due, drain: (summary parts, whether something failed)."""
     parts, failed, started = [], False, to_text(utcnow())
     put_daemon_state(db, "daemon", {"pid": os.getpid(), "started": started, "mode": "once", "jobs": []}, utcnow())
-    reset_websub_states(db)  # we hold the lock: no daemon holds a lease (a killed one left its state behind)
+    reset_websub_states(db, utcnow())  # we hold the lock: no daemon holds a lease (a killed one left its state behind)
     try:
         cycle = await crawl_and_dedup(config, db, utcnow(), quiet=True, only_due=True)
         fields = cycle_fields(cycle)

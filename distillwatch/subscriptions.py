@@ -62,7 +62,7 @@ class PushService:
 
     async def start(self) -> None:
         """Listen for hubs; every lease from an earlier process is gone with its secret."""
-        reset_websub_states(self.db)
+        reset_websub_states(self.db, utcnow())
         self.subscriber = Subscriber(self.config.callback_url, self._content,
                                      allow_private_addresses=self.network.allow_private_addresses,
                                      user_agent=user_agent(self.network), timeout=self.network.timeout,
@@ -80,7 +80,7 @@ class PushService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        reset_websub_states(self.db)
+        reset_websub_states(self.db, utcnow())
 
     async def sync(self, wanted_ids: set[str], now: datetime | None = None) -> datetime:
         """Subscribe, renew, retry and drop so the leases match `wanted_ids`' hubs; the next time to look."""
@@ -194,6 +194,7 @@ class PushService:
             self._lost(entry, sub, f"denied by the hub: {sub.reason}" if sub.reason else "denied by the hub")
         elif sub.state == "unsubscribed":
             set_websub_state(self.db, entry.sources, "")
+            mark_due(self.db, entry.sources, utcnow())  # back to polling; the fallback plan may lie hours ahead
 
     async def _content(self, topic: str, body: bytes, headers: dict[str, str]) -> None:
         entry = self.topics.get(topic)

@@ -107,6 +107,14 @@ def save_fingerprint(db: Database, article_id: str, data: bytes) -> None:
     db["fingerprints"].upsert({"article_id": article_id, "data": data}, pk="article_id")
 
 
+def story_counts(db: Database) -> tuple[int, int]:
+    """(stories, articles that are copies of another article), over the whole database; two
+    counts, not a scan in Python, since the daemon asks after every poll."""
+    stories = db.execute("select count(distinct story) from assignments where coalesce(story, '') != ''")
+    copies = db.execute("select count(*) from assignments where coalesce(relation, '') not in ('', 'original')")
+    return stories.fetchone()[0], copies.fetchone()[0]
+
+
 def assignment_count(db: Database) -> int:
     """How many articles are placed: a long-lived engine compares it with what it placed itself."""
     return db.execute("select count(*) from assignments").fetchone()[0]

@@ -235,9 +235,13 @@ def set_websub_state(db: Database, source_ids: list[str], state: str, expires: d
                        [state, to_text(expires) if expires else None, error, source_id])
 
 
-def reset_websub_states(db: Database) -> None:
-    """At daemon start and stop: no subscription outlives the process that holds its secret."""
+def reset_websub_states(db: Database, now: datetime) -> None:
+    """At daemon start and stop: no subscription outlives the process that holds its secret.
+    Sources that were fed by push become due now: their fallback plan may lie hours ahead, and a
+    hub pushes only what appears after the next verification, not what came while we were away."""
     with db.atomic():
+        db.execute("update sources set next_check_at = min(coalesce(next_check_at, ?), ?) where websub_state = ?",
+                   [to_text(now), to_text(now), PUSH])
         db.execute("update sources set websub_state = '', websub_expires = null "
                    "where coalesce(websub_state, '') != ''")
 

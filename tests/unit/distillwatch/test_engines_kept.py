@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from dedup.engine import DedupEngine
 from distillwatch.app import Engines
 from distillwatch.config import load_config
+from storage import open_db
 from storage.articles import store_article
 from storage.groups import get_assignment
 from storage.records import Article
@@ -43,3 +47,25 @@ def test_the_engine_is_kept_until_another_process_places_articles(db):
     group = get_assignment(db, "orig").copy_group
     assert {get_assignment(db, a).copy_group for a in ("copy1", "copy2", "copy3")} == {group}
     assert engines.get(config, db) is rebuilt
+
+
+
+def test_an_engine_whose_write_failed_is_not_kept(tmp_path):
+    """Memory changes come before the write: after a failed write the next poll starts from storage."""
+    config, engines = load_config(None, env={}), Engines()
+    db = open_db(tmp_path / "dw.db")
+    put(db, "orig", QUAKE_TITLE, QUAKE, 0)
+    engines.assign_pending(config, db, T0)
+    put(db, "copy1", COPY_CASES[0].title, COPY_CASES[0].text, 10)
+    db.execute("pragma busy_timeout = 0")
+    other = sqlite3.connect(tmp_path / "dw.db")  # a housekeeping or CLI writer holds the lock
+    other.execute("begin immediate")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        engines.assign_pending(config, db, T0)
+    assert engines.engine is None  # not kept: it held a placement storage never got
+    other.rollback()
+    other.close()
+    engines.assign_pending(config, db, T0)
+    assert engines.builds == 2
+    assert get_assignment(db, "copy1").copy_group == get_assignment(db, "orig").copy_group
+    db.close()

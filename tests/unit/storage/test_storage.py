@@ -19,7 +19,17 @@ from storage.groups import (
     unassigned_article_ids,
 )
 from storage.schema import migrations
-from storage.sources import fetch_state, record_fetch, source_rows, sync_sources
+from storage.sources import (
+    PUSH,
+    due_sources,
+    fetch_state,
+    mark_due,
+    record_fetch,
+    reset_websub_states,
+    set_websub_state,
+    source_rows,
+    sync_sources,
+)
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
@@ -136,3 +146,15 @@ def test_outbox_enqueues_once_and_tracks_state(db):
     enqueue(db, other, NOW)
     mark_dead(db, due_deliveries(db, NOW)[0].id, "550 no such user")
     assert delivery_counts(db) == {"sent": 1, "dead": 1}
+
+
+def test_reset_websub_states_makes_pushed_sources_due_and_leaves_others_alone(db):
+    """A restart ends every lease: a pushed source (planned hours ahead as a fallback) is polled at once."""
+    pushed, polled = Source("https://pushed.example/feed"), Source("https://polled.example/feed")
+    sync_sources(db, [pushed, polled], NOW)
+    mark_due(db, [pushed.id, polled.id], NOW + timedelta(hours=6))
+    set_websub_state(db, [pushed.id], PUSH, expires=NOW + timedelta(days=1))
+    assert due_sources(db, [pushed, polled], NOW) == []
+    reset_websub_states(db, NOW)
+    assert [s.id for s in due_sources(db, [pushed, polled], NOW)] == [pushed.id]
+    assert not any(row["websub_state"] for row in source_rows(db))
