@@ -17,6 +17,7 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from scrapy.core.downloader.handlers._aiohttp import AiohttpDownloadHandler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
@@ -138,6 +139,13 @@ class _GuardedResolver:
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def guarded_connector() -> aiohttp.TCPConnector:
+    """A connector for requests made outside Scrapy (WebSub hubs): the name is resolved once,
+    by the guarded resolver, and only to public addresses, so a DNS answer that changes
+    between a check and the connection (rebinding) cannot reach a private one."""
+    return aiohttp.TCPConnector(resolver=_GuardedResolver(aiohttp.DefaultResolver()))  # type: ignore[arg-type]
 
 
 class GuardedAiohttpDownloadHandler(AiohttpDownloadHandler):

@@ -33,7 +33,7 @@ from aiohttp import web
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.ssrf import check_url
+from crawler.ssrf import check_url, guarded_connector
 from storage.records import utcnow
 
 log = logging.getLogger("crawler")
@@ -195,7 +195,9 @@ class Subscriber:
         form = {"hub.mode": mode, "hub.topic": sub.topic, "hub.callback": sub.callback,
                 "hub.lease_seconds": str(sub.lease_seconds), "hub.secret": sub.secret}
         timeout = aiohttp.ClientTimeout(total=self.timeout)
-        async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": self.user_agent}) as session:
+        connector = None if self.allow_private_addresses else guarded_connector()
+        async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": self.user_agent},
+                                         connector=connector) as session:
             async with session.post(sub.hub, data=form, allow_redirects=False) as response:
                 if response.status not in (202, 204):
                     text = " ".join((await response.text(errors="replace"))[:200].split())

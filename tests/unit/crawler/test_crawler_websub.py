@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from crawler.ssrf import guarded_connector
 from crawler.websub import Subscriber, WebSubError, discover, signature_ok
 from tests.fakes.loopback import serve
 from tests.fakes.websub_hub import FakeHub
@@ -151,3 +152,33 @@ def test_the_crawler_records_a_feeds_hub(tmp_path) -> None:
     finally:
         db.close()
     assert found == {"https://hub.example/": "https://pub.example/feed.atom", "https://hub.example/h": site.url("/rss")}
+
+
+
+def test_hub_connections_reach_only_public_addresses() -> None:
+    """The second SSRF layer for hub requests: whatever a name resolves to at connect time
+    (DNS rebinding after `check_url`), private answers are dropped before connecting."""
+    async def post(port: int, connector: aiohttp.TCPConnector | None) -> str:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            try:
+                async with session.post(f"http://localhost:{port}/hub", data={"hub.mode": "subscribe"}) as r:
+                    return f"status {r.status}"
+            except aiohttp.ClientConnectorError as exc:
+                return str(exc.os_error)
+
+    async def scenario() -> tuple[str, str]:
+        app = web.Application()
+        app.router.add_post("/hub", lambda request: web.Response(status=202))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            return await post(port, None), await post(port, guarded_connector())
+        finally:
+            await runner.cleanup()
+
+    plain, guarded = asyncio.run(scenario())
+    assert plain == "status 202"  # the hub is there ...
+    assert "resolves only to non-public addresses" in guarded  # ... and the guarded session never reaches it
