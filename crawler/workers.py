@@ -20,6 +20,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,9 +40,25 @@ def default_processes(configured: int) -> int:
     return configured if configured > 0 else (os.cpu_count() or 1)
 
 
-def _warm_up() -> None:
-    """Runs in each new worker: lazy models (language id, date parser) load here."""
+def _warm_up(crawler_pid: int) -> None:
+    """Runs in each new worker: lazy models (language id, date parser) load here, and a watch
+    on the crawling process starts."""
+    threading.Thread(target=_exit_with, args=(crawler_pid,), name="orphan-watch", daemon=True).start()
     extract_article(_WARMUP_PAGE, "http://warm-up.invalid/", content_type="text/html; charset=utf-8")
+
+
+def _exit_with(crawler_pid: int, every: float = 1.0) -> None:
+    """End this worker once the crawling process is gone. Workers are the fork server's
+    children, not the crawler's, so a SIGKILLed daemon would otherwise leave them (and the
+    fork server, which lives while any worker holds its "alive" pipe) running for good."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(crawler_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # a pid taken over by another user's process: ours is gone
+            os._exit(0)
 
 
 def _started() -> float:
@@ -96,7 +113,8 @@ class ExtractionWorkers:
         self.pool_started = True
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler.extract"])  # read when the fork server starts
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_warm_up)
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_warm_up,
+                                         initargs=(os.getpid(),))
         # One trivial task per worker: the pool takes pages once every worker has started and warmed up.
         started: list[Future] = [self._pool.submit(_started) for _ in range(self.processes)]
         self._ready = asyncio.gather(*(asyncio.wrap_future(f, loop=loop) for f in started))

@@ -44,3 +44,51 @@ def test_one_process_configured_means_no_pool() -> None:
     workers, results = asyncio.run(scenario())
     assert len(results) == 12 and not workers.pool_started
     assert default_processes(0) >= 1 and default_processes(3) == 3
+
+
+CRAWLER_THAT_DIES = """
+import asyncio, os, sys
+from crawler.workers import ExtractionWorkers, _started
+
+async def main():
+    workers = ExtractionWorkers(2, backlog=0)
+    page = b"<html><body><article><p>" + b"Words in a page. " * 40 + b"</p></article></body></html>"
+    await asyncio.gather(*(workers.extract(page, f"http://example.org/{n}", None, "text/html") for n in range(4)))
+    while not workers.pool_ready:
+        await asyncio.sleep(0.05)
+    pids = {workers._pool.submit(os.getpid).result() for _ in range(8)}
+    print(" ".join(map(str, sorted(pids))), flush=True)
+    await asyncio.sleep(3600)  # killed here, mid-crawl
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_workers_exit_when_the_crawler_is_killed() -> None:
+    """A SIGKILLed daemon must not leave extraction processes (each holds the whole extraction stack) behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", CRAWLER_THAT_DIES], stdout=subprocess.PIPE, text=True,
+                             cwd=os.getcwd())
+    try:
+        workers = [int(p) for p in child.stdout.readline().split()]
+        assert workers and all(_alive(pid) for pid in workers)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    deadline = time.monotonic() + 30  # liveness, not speed: the watch looks once a second
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
