@@ -217,6 +217,7 @@ class Daemon:
         self.started = utcnow()
         self.polls = 0
         self.engines = Engines()  # the dedup engine, built at the first poll with news and kept
+        self._push_lock = asyncio.Lock()
         self._stop, self._force = asyncio.Event(), asyncio.Event()
         self._running: dict[str, asyncio.Task] = {}
         self._drain_lock = asyncio.Lock()
@@ -441,8 +442,9 @@ class Daemon:
     async def _pushed(self, source_ids: list[str], feed: PushedFeed) -> None:
         assert self.db is not None
         try:
-            cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True,
-                                          pushed=dict.fromkeys(source_ids, feed), sync=False, engines=self.engines)
+            async with self._push_lock:  # a burst of pushes is crawled one after another, not all at once
+                cycle = await crawl_and_dedup(self.config, self.db, utcnow(), quiet=True,
+                                              pushed=dict.fromkeys(source_ids, feed), sync=False, engines=self.engines)
         except asyncio.CancelledError:  # shutdown: the next start polls what the push carried
             mark_due(self.db, source_ids, utcnow())
             raise
