@@ -31,6 +31,7 @@ from crawler.spiders.sitemap import (
     robots_sitemaps,
 )
 from crawler.state import SourceRun
+from crawler.urls import same_site
 
 ROBOTS = "robots"  # step: the site's robots.txt
 NEWS_SITEMAP = "news_sitemap"  # step: a news sitemap (or index) it names
@@ -39,8 +40,17 @@ MAX_SITEMAPS = 2
 
 
 def site_origin(entries: Iterable[Entry], fallback: str) -> str:
-    """scheme://host of the site the feed's items live on (its first item's), else of `fallback`."""
-    for url in (*(e.link for e in entries), fallback):
+    """scheme://host of the one site the feed's items live on, else of the feed (`fallback`).
+
+    A publisher's feed may live elsewhere (a feed host) but its items are on one site; an
+    aggregator's items are on many, and their sitemaps are not this source's: then the
+    feed's own site is checked, never the first item's."""
+    links = [e.link for e in entries if urlsplit(e.link).scheme in ("http", "https")]
+    if links and sum(same_site(link, links[0]) for link in links) >= 0.8 * len(links):
+        candidates = (links[0], fallback)
+    else:
+        candidates = (fallback,)
+    for url in candidates:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https") and parts.netloc:
             return f"{parts.scheme}://{parts.netloc}"

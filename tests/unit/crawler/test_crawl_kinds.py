@@ -252,3 +252,16 @@ def test_robots_txt_as_a_sitemap_source(db_path: Path, topic: TopicConfig) -> No
     assert (report.sources_ok, report.sources_failed, len(report.articles_new)) == (1, 1, 1), report
     (line,) = report.errors
     assert line.startswith("crawler: source no sitemap:") and "robots.txt names no sitemap" in line
+
+
+def test_the_sitemap_cross_check_looks_at_one_site_only():
+    """A publisher's feed on a feed host checks the publisher's site; an aggregator's feed, whose
+    items are on many sites, checks its own site, never whichever site its first item is on."""
+    from crawler.feeds import Entry
+    from crawler.spiders.crosscheck import site_origin
+
+    publisher = [Entry(f"https://www.paper.example/2026/story-{n}") for n in range(5)]
+    aggregator = [Entry(f"https://site{n}.example/story") for n in range(5)]
+    assert site_origin(publisher, "https://feeds.host.example/paper") == "https://www.paper.example"
+    assert site_origin(aggregator, "https://news.aggregator.example/rss") == "https://news.aggregator.example"
+    assert site_origin([], "https://feeds.host.example/paper") == "https://feeds.host.example"
