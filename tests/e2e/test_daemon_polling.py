@@ -102,6 +102,9 @@ def test_each_source_is_polled_when_due_backs_off_and_a_reloaded_one_at_once(tmp
             quiet_hits = hits["quiet"]
             daemon.reload()
             await until(lambda: hits["late"] == 1, "the reloaded source's poll")
+            # The server saw the request before the poll ended: wait for the poll's record, not a sleep.
+            await until(lambda: daemon_state(daemon.db).get("last_poll", [{}])[0].get("sources_ok", 0) >= 1,
+                        "the reloaded poll's record")
             state = daemon_state(daemon.db)
         code = task.result()
         await runner.cleanup()
