@@ -4,7 +4,7 @@ Delivery guarantee. A delivery is claimed (leased), sent, then recorded. If the
 process dies after the channel accepted a message but before `mark_sent` committed,
 the message is sent again: at most one resend per crash, never a loss. Channels that
 can deduplicate get a stable id to do it with (the email Message-ID derives from the
-delivery id). The lease names its holder ("host:pid"): the next daemon start takes
+delivery id). The lease names its holder (host, pid namespace, pid): the next daemon start takes
 back the leases of holders that are gone (`release_orphaned_leases`), so the resend
 goes out at once rather than when the 5-minute lease runs out.
 
@@ -129,16 +129,21 @@ def target_address(target: str) -> str:
 
 
 def lease_owner() -> str:
-    """This process as a lease holder: "host:pid"."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as a lease holder: "host:pid-namespace:pid". The namespace tells two
+    containers that share a host name (and a database volume) apart: each sees only its own pids."""
+    try:
+        namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        namespace = "-"
+    return f"{socket.gethostname()}:{namespace}:{os.getpid()}"
 
 
 def holder_gone(owner: str, me: str) -> bool:
-    """Whether a lease holder can no longer be sending: a process of this host that is not running.
+    """Whether a lease holder can no longer be sending: a process of this host and pid namespace that is not running.
 
     Call before this process claims anything: a holder with our own host and pid is then
     an earlier process that had the same pid (containers restart with the same pids).
-    A holder on another host may be alive; its lease runs out on its own.
+    A holder on another host or in another pid namespace may be alive; its lease runs out on its own.
     """
     host, _, pid = owner.rpartition(":")
     if host != me.rpartition(":")[0] or not pid.isdigit():

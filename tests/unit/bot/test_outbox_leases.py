@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -76,13 +77,16 @@ def test_a_sender_killed_mid_send_is_resent_at_the_next_start_not_after_the_leas
 
 
 def test_only_leases_of_gone_holders_on_this_host_are_taken_back(db):
-    for key in ("live", "other-host", "gone", "backing-off"):
+    for key in ("live", "other-host", "other-namespace", "gone", "backing-off"):
         enqueue(db, Delivery(target="telegram:@chan", kind="alert", key=key, payload="{}"), NOW)
     ids = {row["key"]: row["id"] for row in rows(db)}
-    host = lease_owner().rpartition(":")[0]
+    host = lease_owner().rpartition(":")[0]  # host name and pid namespace
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     claim_delivery(db, ids["live"], NOW, timedelta(minutes=5), f"{host}:{os.getppid()}")
-    claim_delivery(db, ids["other-host"], NOW, timedelta(minutes=5), "elsewhere:1")
+    claim_delivery(db, ids["other-host"], NOW, timedelta(minutes=5), "elsewhere:1:1")
+    # A container sharing our host name: its pids are not ours to look up.
+    claim_delivery(db, ids["other-namespace"], NOW, timedelta(minutes=5),
+                   f"{socket.gethostname()}:1:{finished.stdout.strip()}")
     claim_delivery(db, ids["gone"], NOW, timedelta(minutes=5),
                    f"{host}:{finished.stdout.strip()}")
     claim_delivery(db, ids["backing-off"], NOW, timedelta(minutes=5), lease_owner())
