@@ -257,6 +257,9 @@ class Daemon:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            # After a clean shutdown these are no-ops; after a failed start they free the listening ports.
+            await self._stop_websub()
+            await self._stop_metrics()
             self.db.close()
         log.info("daemon: stopped")
         return 0
