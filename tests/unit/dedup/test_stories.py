@@ -27,6 +27,14 @@ def index(**kw) -> StoryIndex:
     return StoryIndex(**base)
 
 
+def index_seen_noise(documents: int = 200) -> StoryIndex:
+    """An index whose stream has seen `documents` unrelated ones, so term weights are realistic."""
+    idx = index()
+    for i in range(documents):
+        idx.observe(idx.terms.vector({f"noise{i}": 1.0}))
+    return idx
+
+
 def feed(idx: StoryIndex, story: str, article: str, t: dict[str, float]) -> None:
     idx.observe(idx.terms.vector(t))
     idx.add(story, article, t, T0)
@@ -45,9 +53,7 @@ def test_average_link_joins_same_event_and_not_unrelated():
 
 
 def test_split_review_separates_two_events_in_one_story():
-    idx = index()
-    for i in range(200):
-        idx.observe(idx.terms.vector({f"noise{i}": 1.0}))
+    idx = index_seen_noise()
     for i in range(4):  # both events glued into one story, as a first article of the second can be
         feed(idx, "s-1", f"peru{i}", terms("peru", "arequipa", f"p{i}"))
     for i in range(4):
@@ -57,18 +63,14 @@ def test_split_review_separates_two_events_in_one_story():
 
 
 def test_split_review_keeps_one_event_whole():
-    idx = index()
-    for i in range(200):
-        idx.observe(idx.terms.vector({f"noise{i}": 1.0}))
+    idx = index_seen_noise()
     for i in range(8):
         feed(idx, "s-1", f"peru{i}", terms("peru", "arequipa", f"detail{i}"))
     assert review(idx, "s-1") == []
 
 
 def test_rehome_moves_an_article_to_its_own_event():
-    idx = index()
-    for i in range(200):
-        idx.observe(idx.terms.vector({f"noise{i}": 1.0}))
+    idx = index_seen_noise()
     for i in range(3):
         feed(idx, "s-peru", f"peru{i}", terms("peru", "arequipa", f"p{i}"))
     feed(idx, "s-peru", "chile0", terms("chile", "talca", "c0"))  # joined the wrong story first
