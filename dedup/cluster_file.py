@@ -16,12 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dedup.engine import DedupEngine
+from dedup.gcquiet import quiet_gc
+from dedup.pipeline import prepared_stream
 from storage.articles import find_article_id, store_article
 from storage.db import open_db
 from storage.groups import get_assignment
 from storage.records import Article, utcnow
 
 REQUIRED = ("id", "url", "title", "text", "published", "source")
+PIPELINE_MIN = 200  # smaller files: starting a worker process costs more than it saves
 
 
 class ClusterInputError(ValueError):
@@ -95,19 +98,23 @@ def _store(db, article: Article) -> Article:
     return article
 
 
-def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str | Path | None = None) -> int:
-    """Cluster every article of `input_path` and write assignments to `output_path`; returns the count."""
+def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str | Path | None = None,
+                 workers: int = 1) -> int:
+    """Cluster every article of `input_path` and write assignments to `output_path`; returns the count.
+    `workers` processes prepare features ahead of the engine (dedup.pipeline; the same output
+    with 0); files under `PIPELINE_MIN` articles are prepared in-process (no pool start-up)."""
     input_path, output_path = Path(input_path), Path(output_path)
     articles = read_articles(input_path)
     order = sorted(range(len(articles)), key=lambda i: (articles[i][1].published, i))
+    workers = workers if len(order) >= PIPELINE_MIN else 0
     with tempfile.TemporaryDirectory(prefix="distillwatch-cluster-") as tmp:
         db = open_db(Path(db_path) if db_path else Path(tmp) / "cluster.db")
         try:
             engine = DedupEngine(db)
+            quiet_gc()
             now = utcnow()
-            for i in order:
-                article = _store(db, articles[i][1])
-                engine.assign(article, now)
+            for article, prepared in prepared_stream((articles[i][1] for i in order), workers):
+                engine.assign(_store(db, article), now, prepared)
             rows = []
             for _, article in articles:
                 placed = get_assignment(db, article.id)

@@ -33,10 +33,9 @@ from sqlite_utils import Database
 from dedup.codec import Header, decode, encode
 from dedup.copies import CopyEvidence, Election, Member, elect_original, member_labels, relation_of
 from dedup.evidence import EvidenceCache
-from dedup.fingerprints import extract, minhash
-from dedup.htmltext import page_links
 from dedup.index import CopyIndex, MemoryLSHIndex
 from dedup.matching import CopyMatcher
+from dedup.prepare import Prepared, prepare
 from dedup.settings import DedupSettings
 from dedup.state import ArticleState, Placed, compact
 from dedup.stories import MOVE_CANDIDATE_MIN, StoryIndex
@@ -127,17 +126,18 @@ class DedupEngine:
         self.state.trim()
 
     # -- one step -----------------------------------------------------------------------------
-    def assign(self, article: Article, now: datetime) -> list[Assignment]:
-        """Place one stored article; returns every assignment written (new and rewritten)."""
+    def assign(self, article: Article, now: datetime, prepared: Prepared | None = None) -> list[Assignment]:
+        """Place one stored article; returns every assignment written (new and rewritten).
+        `prepared` is `dedup.prepare.prepare(article, ...)` computed ahead (dedup.pipeline)."""
         state = self.state
         if article.id in self.index:  # placed already (only placed articles are indexed)
             return []
-        features = extract(article.title, article.text, article.lang, self.vocab)
+        ready = prepared or prepare(article, self.vocab, self.stories.terms)
+        features, whole, lead = ready.features, ready.whole, ready.lead
         has_anchors = bool(features.copy_features)
         if not has_anchors and state.is_placed(article.id):  # placed, but never indexed
             return []
-        links = page_links(article.html)
-        canonical = links.canonical or article.canonical_url or article.url
+        canonical = ready.canonical_link or article.canonical_url or article.url
         when = (article.published or article.fetched).timestamp()
         header = compact(Header(
             url=article.url,
@@ -150,8 +150,6 @@ class DedupEngine:
             lang=features.lang,
             title_names=tuple(features.title_names),
         ))
-        whole = minhash(features.copy_features) if has_anchors else None
-        lead = minhash(features.lead_features) if has_anchors else None
         self.evidence.keep(article.id, features)
         state.add(article.id, header)  # visible to evidence and election during this step
         self._current_article = article.id
@@ -159,7 +157,7 @@ class DedupEngine:
 
         matches = self.matcher.matches(article.id, header, features, whole, lead)
         terms = features.terms
-        vec = self.stories.terms.vector(terms)
+        vec = ready.vec
         self.stories.observe(vec)
         old_groups: list[str] = []
         old_stories: list[str] = []

@@ -135,11 +135,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _count(text: str) -> int:
+    """A non-negative integer option; argparse prints the error as one usage line."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def cmd_cluster(args: argparse.Namespace) -> int:
     """Run the copy and story engine over a JSON-lines file of articles."""
     from dedup.cluster_file import cluster_file
 
-    count = cluster_file(Path(args.input), Path(args.output), Path(args.db) if args.db else None)
+    count = cluster_file(Path(args.input), Path(args.output), Path(args.db) if args.db else None, args.workers)
     print(f"cluster: {count} articles assigned -> {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -322,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="articles, one JSON object per line")
     p.add_argument("--output", required=True, help="assignments, one JSON object per line")
     p.add_argument("--db", help="database to use (default: a fresh temporary one)")
+    p.add_argument("--workers", type=_count, default=1,
+                   help="processes that prepare article features ahead of the engine (0: all in this one; same output)")
     p = add("explain", cmd_explain, with_db=True)
     p.add_argument("a", help="article id")
     p.add_argument("b", help="article id")

@@ -1,0 +1,50 @@
+"""Features prepared in a worker process place a stream exactly as the engine alone does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dedup_texts import COPY_CASES, NOT_COPY_CASES, QUAKE, QUAKE_TITLE
+
+from dedup.engine import DedupEngine
+from dedup.pipeline import prepared_stream
+from storage.articles import store_article
+from storage.db import open_db
+from storage.groups import iter_assignment_rows
+from storage.records import Article
+
+T0 = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+
+
+def stream() -> list[Article]:
+    texts = [("orig", QUAKE_TITLE, QUAKE)] + [(f"c{i}", c.title, c.text)
+                                            for i, c in enumerate(COPY_CASES + NOT_COPY_CASES)]
+    return [Article(id=aid, url=f"https://{aid}.example/a", canonical_url=f"https://{aid}.example/a", title=title,
+                    text=text, source=aid, published=T0 + timedelta(minutes=10 * i),
+                    fetched=T0 + timedelta(minutes=10 * i),
+                    html='<link rel="canonical" href="https://orig.example/a">' if aid == "c0" else "")
+            for i, (aid, title, text) in enumerate(texts)]
+
+
+def placements(tmp_path, name: str, workers: int) -> list[tuple]:
+    db = open_db(tmp_path / f"{name}.db")
+    engine = DedupEngine(db)
+    seen = 0
+    # chunk=3, ahead=2: several chunks, some in flight while earlier ones are assigned
+    for article, prepared in prepared_stream(stream(), workers, chunk=3, ahead=2):
+        assert (prepared is None) == (workers == 0)
+        store_article(db, article)
+        engine.assign(article, T0 + timedelta(days=1), prepared)
+        seen += 1
+    rows = sorted(iter_assignment_rows(db))
+    db.close()
+    assert seen == len(stream())
+    return rows
+
+
+def test_worker_prepared_stream_gives_the_same_placements(tmp_path):
+    alone = placements(tmp_path, "alone", 0)
+    piped = placements(tmp_path, "piped", 1)
+    assert piped == alone
+    groups = {row[0]: row[1] for row in alone}
+    assert len({groups["orig"]} | {groups[f"c{i}"] for i in range(len(COPY_CASES))}) == 1  # copies did group
