@@ -9,7 +9,13 @@ over the same texts. Not a test: it never fails on a timing. Writes bench/result
 (`--n 100000 --results bench/results/dedup_speed_100k.json` for the target size). The
 vocabulary is built in a fixed order, so the stream is the same every run; it is generated
 as it is consumed (only the last 500 articles are kept, for the copies), so peak RSS is the
-engine's, not the stream's.
+engine's, not the stream's; its generation is never timed.
+
+The engine is run as `distillwatch cluster` runs it: the collector frozen after start-up
+(dedup.gcquiet) and WAL checkpoints in a background thread (storage.checkpoints). Two runs
+of the same stream: single-process (`assign` computes features itself), then pipelined
+(`--workers` feature processes, dedup.pipeline), where an article's latency is the time
+the engine process spends on it: waiting for its features, then `assign`.
 
 `--prefill N` first bulk-loads N older placed articles (each its own group and story,
 published before the stream and outside its story window, with random MinHash signatures
@@ -49,6 +55,7 @@ from dedup.pipeline import prepared_stream
 from dedup.terms import term_id
 from storage.articles import store_article
 from storage.bulk import PlacedRow, load_placed
+from storage.checkpoints import background_checkpoints
 from storage.db import open_db
 from storage.records import Article
 
@@ -189,17 +196,18 @@ def run_engine(n: int, db_path: Path, prefill: int = 0, workers: int = 0) -> dic
     source = _Clock(stream_articles(n, t0))
     stream = prepared_stream(source, workers)
     started = time.perf_counter()
-    while True:
-        t, generating = time.perf_counter(), source.spent
-        try:
-            article, prepared = next(stream)
-        except StopIteration:
-            break
-        waited = time.perf_counter() - t - (source.spent - generating)
-        store_article(db, article)
-        t = time.perf_counter()
-        engine.assign(article, article.published, prepared)
-        latencies.append(waited + time.perf_counter() - t)
+    with background_checkpoints(db):
+        while True:
+            t, generating = time.perf_counter(), source.spent
+            try:
+                article, prepared = next(stream)
+            except StopIteration:
+                break
+            waited = time.perf_counter() - t - (source.spent - generating)
+            store_article(db, article)
+            t = time.perf_counter()
+            engine.assign(article, article.published, prepared)
+            latencies.append(waited + time.perf_counter() - t)
     total = time.perf_counter() - started - source.spent
     assign_total = sum(latencies)
     indexed = len(engine.index)

@@ -19,6 +19,7 @@ from dedup.engine import DedupEngine
 from dedup.gcquiet import quiet_gc
 from dedup.pipeline import prepared_stream
 from storage.articles import find_article_id, store_article
+from storage.checkpoints import background_checkpoints
 from storage.db import open_db
 from storage.groups import get_assignment
 from storage.records import Article, utcnow
@@ -113,8 +114,9 @@ def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str |
             engine = DedupEngine(db)
             quiet_gc()
             now = utcnow()
-            for article, prepared in prepared_stream((articles[i][1] for i in order), workers):
-                engine.assign(_store(db, article), now, prepared)
+            with background_checkpoints(db):
+                for article, prepared in prepared_stream((articles[i][1] for i in order), workers):
+                    engine.assign(_store(db, article), now, prepared)
             rows = []
             for _, article in articles:
                 placed = get_assignment(db, article.id)
