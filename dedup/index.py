@@ -169,10 +169,14 @@ class MemoryLSHIndex:
         keys = self._keys_of(whole, lead)
         found: set[int] = set()
         for run_keys, run_rows in self._runs:
+            if not len(run_keys):
+                continue
             lo = np.searchsorted(run_keys, keys, side="left")
-            hi = np.searchsorted(run_keys, keys, side="right")
-            for i in np.flatnonzero(hi > lo).tolist():
-                found.update(run_rows[lo[i]:hi[i]].tolist())
+            hit = np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == keys)  # most keys miss
+            if len(hit):
+                hi = np.searchsorted(run_keys, keys[hit], side="right")
+                for i, end in zip(lo[hit].tolist(), hi.tolist(), strict=True):
+                    found.update(run_rows[i:end].tolist())
         get = self._buffer.get
         for key in keys.tolist():
             rows = get(key)

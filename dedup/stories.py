@@ -143,19 +143,21 @@ class StoryIndex:
         return v / (np.linalg.norm(v) or 1.0)
 
     # -- matching -----------------------------------------------------------------------------
-    def _concat(self, story: Story) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    def _concat(self, story: Story) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(recent member ids, their vectors' term ids and weights end to end, where each
+        vector starts, how long each is), cached until the story's members change."""
         if story._cat is None:
             keys = story.recent()
             parts = [story.vecs[k] for k in keys]
             ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
             w = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-            starts = np.cumsum([0] + [len(p[0]) for p in parts[:-1]]).astype(np.int64)
-            story._cat = (keys, ids, w, starts)
+            lengths = np.array([len(p[0]) for p in parts], dtype=np.int64)
+            story._cat = (keys, ids, w, np.cumsum(lengths) - lengths, lengths)
         return story._cat
 
     def _member_sims(self, story: Story, q_ids: np.ndarray, q: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Cosine of a query vector with each recent contributing member, under today's IDF."""
-        keys, ids, w, starts = self._concat(story)
+        keys, ids, w, starts, _ = self._concat(story)
         if not keys:
             return keys, np.zeros(0)
         vals = w * self.idf(ids)
@@ -241,9 +243,8 @@ class StoryIndex:
         # then the mean per story.
         all_ids = np.concatenate([p[1] for p in parts])
         all_w = np.concatenate([p[2] for p in parts])
-        sizes = np.array([len(p[1]) for p in parts])
-        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        starts = np.concatenate([p[3] + off for p, off in zip(parts, offsets, strict=True)])
+        lengths = np.concatenate([p[4] for p in parts])  # of each member vector, all stories
+        starts = np.cumsum(lengths) - lengths
         members = np.array([len(p[0]) for p in parts])
         vals = all_w * self.idf(all_ids)
         norms = np.sqrt(np.add.reduceat(vals * vals, starts))
