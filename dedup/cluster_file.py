@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dedup.engine import DedupEngine
-from dedup.gcquiet import quiet_gc
 from dedup.pipeline import prepared_stream
 from storage.articles import find_article_id, store_article
 from storage.checkpoints import background_checkpoints
@@ -112,7 +111,6 @@ def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str |
         db = open_db(Path(db_path) if db_path else Path(tmp) / "cluster.db")
         try:
             engine = DedupEngine(db)
-            quiet_gc()
             now = utcnow()
             with background_checkpoints(db):
                 for article, prepared in prepared_stream((articles[i][1] for i in order), workers):

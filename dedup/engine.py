@@ -31,7 +31,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from dedup.codec import Header, decode, encode
-from dedup.copies import CopyEvidence, Election, Member, elect_original, member_labels, relation_of
+from dedup.copies import CopyEvidence, Election, Member, elect_original, relation_of
 from dedup.evidence import EvidenceCache
 from dedup.index import CopyIndex, MemoryLSHIndex
 from dedup.matching import CopyMatcher
@@ -142,7 +142,7 @@ class DedupEngine:
         header = compact(Header(
             url=article.url,
             canonical=canonical,
-            labels=tuple(sorted(member_labels(article.url, article.site_name))),
+            labels=ready.labels_for(article),
             credits=tuple(features.credits),
             source=article.source,
             published=when,

@@ -145,7 +145,9 @@ def _count(text: str) -> int:
 def cmd_cluster(args: argparse.Namespace) -> int:
     """Run the copy and story engine over a JSON-lines file of articles."""
     from dedup.cluster_file import cluster_file
+    from dedup.gcquiet import quiet_gc
 
+    quiet_gc()  # this process is the engine's for its whole life (dedup/gcquiet.py)
     count = cluster_file(Path(args.input), Path(args.output), Path(args.db) if args.db else None, args.workers)
     print(f"cluster: {count} articles assigned -> {args.output}", file=sys.stderr)
     return EXIT_OK

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from dedup_texts import COPY_CASES, NOT_COPY_CASES, QUAKE, QUAKE_TITLE
 
+from dedup.copies import member_labels
 from dedup.engine import DedupEngine
 from dedup.pipeline import prepared_stream
+from dedup.prepare import prepare
+from dedup.terms import TermIds
+from dedup.vocab import Vocabulary
 from storage.articles import store_article
 from storage.db import open_db
 from storage.groups import iter_assignment_rows
@@ -48,3 +53,12 @@ def test_worker_prepared_stream_gives_the_same_placements(tmp_path):
     assert piped == alone
     groups = {row[0]: row[1] for row in alone}
     assert len({groups["orig"]} | {groups[f"c{i}"] for i in range(len(COPY_CASES))}) == 1  # copies did group
+
+
+def test_labels_follow_the_url_the_article_was_stored_under():
+    article = stream()[0]
+    prepared = prepare(article, Vocabulary(), TermIds())
+    assert "orig" in prepared.labels_for(article)
+    moved = replace(article, url="https://mirror.example/a#orig")  # `cluster` renames a reused URL
+    assert prepared.labels_for(moved) == tuple(sorted(member_labels(moved.url, "")))
+    assert "mirror" in prepared.labels_for(moved) and "orig" not in prepared.labels_for(moved)
