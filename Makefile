@@ -35,7 +35,7 @@ bench-daemon: $(STAMP)
 
 bench-dedup-full: $(STAMP)
 	$(BIN)/python -m bench.bench_dedup --n 100000 --results bench/results/dedup_speed_100k.json
-	$(BIN)/python -m bench.bench_dedup --n 20000 --prefill 980000 --results bench/results/dedup_speed_1m.json
+	$(BIN)/python -m bench.bench_dedup --n 20000 --prefill 980000 --workers 0 --results bench/results/dedup_speed_1m.json
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval_dedup
