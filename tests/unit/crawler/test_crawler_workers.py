@@ -48,7 +48,7 @@ def test_one_process_configured_means_no_pool() -> None:
 
 CRAWLER_THAT_DIES = """
 import asyncio, os, sys
-from crawler.workers import ExtractionWorkers, _started
+from crawler.workers import ExtractionWorkers
 
 async def main():
     workers = ExtractionWorkers(2, backlog=0)
@@ -56,8 +56,7 @@ async def main():
     await asyncio.gather(*(workers.extract(page, f"http://example.org/{n}", None, "text/html") for n in range(4)))
     while not workers.pool_ready:
         await asyncio.sleep(0.05)
-    pids = {workers._pool.submit(os.getpid).result() for _ in range(8)}
-    print(" ".join(map(str, sorted(pids))), flush=True)
+    print(" ".join(map(str, sorted(workers.worker_pids))), flush=True)
     await asyncio.sleep(3600)  # killed here, mid-crawl
 
 asyncio.run(main())
