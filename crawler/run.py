@@ -24,7 +24,7 @@ from crawler.schedule import PollPolicy
 from crawler.settings import NetworkConfig
 from crawler.sources import KINDS, unsupported
 from crawler.spiders.base import SourcesSpider
-from crawler.ssrf import ALLOW_SETTING
+from crawler.ssrf import ALLOW_ADDRESSES_SETTING, ALLOW_SETTING
 from crawler.state import CrawlReport, CrawlState, SourceRun
 from crawler.workers import ExtractionWorkers, default_processes
 from storage import open_db
@@ -95,6 +95,7 @@ def scrapy_settings(network: NetworkConfig) -> dict[str, Any]:
         "EXTENSIONS": {name: None for name in UNUSED_EXTENSIONS},
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         ALLOW_SETTING: network.allow_private_addresses,
+        ALLOW_ADDRESSES_SETTING: list(network.allow_addresses),
     }
 
 
