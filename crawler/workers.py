@@ -3,11 +3,12 @@
 `extract_article` is pure CPU (lxml, trafilatura, readability). In a thread it holds the
 GIL, so it runs on one core and slows the loop that downloads and stores. A crawl starts
 with one extraction thread (nothing to start up, right for the few new articles of a
-routine poll); when pages queue up for extraction (a first poll, a burst of news), it
-starts `processes` worker processes and hands them the pages from then on, so every core
-extracts while the loop keeps downloading and storing. Workers live for one crawl. They
-come from multiprocessing's fork server (never forked from this process, which runs
-threads and an event loop): it imports the extraction stack once, when it first starts,
+routine poll); when many pages are on their way (a first poll, a burst of news: the
+spider announces each page it requests), it starts `processes` worker processes and
+hands them the pages from then on, so every core extracts while the loop keeps
+downloading and storing. Workers live for one crawl. They come from multiprocessing's
+fork server (never forked from this process, which runs threads and an event loop): it
+imports and warms up the extraction stack once, when it first starts (crawler/warmup.py),
 and forks each worker from there, so a pool starts in a fraction of a second.
 
 No thread of this process stands between the loop and the workers: each worker has a
@@ -47,9 +48,6 @@ log = logging.getLogger("crawler")
 BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers are worth starting
 IN_FLIGHT = 2  # pages sent to a worker at once: one it extracts, one waiting in its socket
 _HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing, which the worker side uses
-_WARMUP_PAGE = ("<html lang=en><head><title>Warm-up</title></head><body><article><p>"
-                + "Worker processes load their models once, before the first real page. " * 8
-                + "</p></article></body></html>").encode()
 
 
 def default_processes(configured: int) -> int:
@@ -63,7 +61,7 @@ def _serve(conn: Connection, crawler_pid: int) -> None:
     Each answer is (Extracted without markup or None, error or None, CPU seconds).
     """
     threading.Thread(target=_exit_with, args=(crawler_pid,), name="orphan-watch", daemon=True).start()
-    extract_article(_WARMUP_PAGE, "http://warm-up.invalid/", content_type="text/html; charset=utf-8")
+    import crawler.warmup  # noqa: F401  (imported, so warmed up, in the fork server already; here if it could not)
     try:
         conn.send_bytes(pickle.dumps(time.process_time()))
     except OSError:  # the crawler is gone already
@@ -137,6 +135,7 @@ class ExtractionWorkers:
         self._ready: asyncio.Task | None = None
         self._queue: deque[tuple[bytes, asyncio.Future]] = deque()  # pickled arguments not yet sent
         self._waiting = 0
+        self._expected = 0  # pages requested and not yet here: an estimate (a failed download is never subtracted)
 
     @property
     def pool_ready(self) -> bool:
@@ -147,13 +146,23 @@ class ExtractionWorkers:
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers]
 
+    def expect(self) -> None:
+        """A page is on its way (requested, not yet downloaded): counted towards starting the
+        workers, so they start while the pages download rather than once they queue up here."""
+        self._expected += 1
+        self._start_if_needed()
+
+    def _start_if_needed(self) -> None:
+        if not self.pool_started and self.processes > 1 and self._waiting + self._expected > self.backlog:
+            self.pool_started = True
+            self._ready = asyncio.get_running_loop().create_task(self._start_pool())
+
     async def extract(self, *args: Any) -> Extracted:
         loop = asyncio.get_running_loop()
         self._waiting += 1
+        self._expected = max(0, self._expected - 1)  # an expected page arrived (or a page nobody announced)
         try:
-            if not self.pool_started and self.processes > 1 and self._waiting > self.backlog:
-                self.pool_started = True
-                self._ready = loop.create_task(self._start_pool())
+            self._start_if_needed()
             if self._ready is not None and not self._ready.done():
                 await asyncio.wait([self._ready])  # workers starting: wait for them, not behind the thread
             if self.pool_ready:
@@ -183,7 +192,7 @@ class ExtractionWorkers:
         """Start the workers (off the loop: the first start waits for the fork server) and wait
         until each has warmed up; on failure, extraction stays in the thread."""
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.extract"])  # read when the fork server starts
+        context.set_forkserver_preload(["crawler.warmup"])  # read when the fork server starts
         try:
             for _ in range(self.processes):
                 ours, theirs = socket.socketpair()
@@ -226,6 +235,8 @@ class ExtractionWorkers:
                 self._pump()
         except WorkerDied:
             pass
+        except Exception as exc:  # an answer that does not unpickle: no page may wait for it for ever
+            log.warning("crawler: extraction worker answer unreadable: %s: %s", type(exc).__name__, exc)
         lost = [r for w in self._workers for r in w.in_flight] + [r for _, r in self._queue]
         for w in self._workers:
             w.in_flight.clear()
