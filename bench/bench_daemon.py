@@ -14,7 +14,8 @@ engine joins to another story shows as an edit of that post (its outlet under "A
 
 Measured: latency from the moment an article appears in its feed to its post (or the edit naming
 it), p50/p95/max; the daemon's CPU seconds and CPU % over the measured window (from /proc); peak RSS
-(VmHWM) and idle RSS (samples between polls, polls located from the daemon's own log); the load
+(VmHWM) and idle RSS (samples between polls, polls located from the daemon's own log), with the PSS of its
+whole process tree beside it (the extraction fork server and workers, when a poll started them); the load
 average meanwhile. Targets (issue #7): idle RSS <= 300 MB, poll-to-post <= interval + 10 s.
 
 `--push` adds WebSub (target push-to-post p95 <= 5 s): every other feed names a hub (the fake hub of
@@ -81,6 +82,7 @@ class Sample:
     cpu: float  # seconds, user + system
     rss_mb: float
     hwm_mb: float
+    tree_pss_mb: float  # the daemon and its descendants (fork server, extraction workers), shared pages split
 
 
 @dataclass
@@ -211,8 +213,33 @@ def baseline(spec: Spec) -> int:
     return 0
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (the fork server and the extraction workers it forks)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def pss_mb(pid: int) -> float:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0.0
+    return int(rollup.split("\nPss:", 1)[1].split()[0]) / 1024 if "\nPss:" in rollup else 0.0
+
+
 def proc_sample(pid: int) -> Sample | None:
-    """CPU seconds and RSS of a process from /proc; None once it is gone."""
+    """CPU seconds and RSS of a process from /proc, and the PSS of its whole tree; None once it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         status = Path(f"/proc/{pid}/status").read_text()
@@ -223,7 +250,8 @@ def proc_sample(pid: int) -> Sample | None:
     def mb(key: str) -> float:
         return int(fields.get(key, "0 kB").split()[0]) / 1024
 
-    return Sample(time.time(), (int(stat[11]) + int(stat[12])) / CLOCK_TICKS, mb("VmRSS"), mb("VmHWM"))
+    tree = pss_mb(pid) + sum(pss_mb(child) for child in descendants(pid))
+    return Sample(time.time(), (int(stat[11]) + int(stat[12])) / CLOCK_TICKS, mb("VmRSS"), mb("VmHWM"), tree)
 
 
 def log_events(log: Path) -> list[dict]:
@@ -456,7 +484,9 @@ def summarize(args, events, samples, loads, published, metrics, messages, code, 
     measured = [s for s in samples if window_start <= s.t <= window_end]
     cpu = measured[-1].cpu - measured[0].cpu if len(measured) > 1 else float("nan")
     wall = measured[-1].t - measured[0].t if len(measured) > 1 else float("nan")
-    idle = [s.rss_mb for s in measured if not any(a - 1 <= s.t <= b + 1 for a, b in runs)]
+    idle_samples = [s for s in measured if not any(a - 1 <= s.t <= b + 1 for a, b in runs)]
+    idle = [s.rss_mb for s in idle_samples]
+    idle_tree = [s.tree_pss_mb for s in idle_samples]
     window_polls = [(a, b) for a, b in runs if a >= window_start and b <= window_end]
     in_window = fetched([e for e in events if window_start <= event_time(e) <= window_end])
     latencies = [a.posted - a.at for a in published if a.posted is not None]
@@ -482,6 +512,8 @@ def summarize(args, events, samples, loads, published, metrics, messages, code, 
         "peak_rss_mb": round(max(s.hwm_mb for s in samples), 1) if samples else None,
         "idle_rss_mb": {"median": round(statistics.median(idle), 1) if idle else None,
                         "max": round(max(idle), 1) if idle else None, "samples": len(idle), "target": 300},
+        "idle_tree_pss_mb": {"median": round(statistics.median(idle_tree), 1) if idle_tree else None,
+                             "max": round(max(idle_tree), 1) if idle_tree else None},
         "loadavg_1m": {"mean": round(statistics.mean(loads), 2) if loads else None,
                        "max": round(max(loads), 2) if loads else None, "cores": os.cpu_count()},
         "fetches_by_result": fetches,
@@ -520,7 +552,8 @@ def report(r: dict[str, Any]) -> None:
           f"{base['seconds']} s, cpu {base['cpu_s']} s ({base['cpu_s_per_1000_fetches']} s per 1000 fetches); "
           f"daemon/crawler cpu per fetch x{r.get('cpu_per_fetch_ratio_to_crawler_alone')}")
     print(f"  rss: peak {r['peak_rss_mb']} MB, idle median {rss['median']} MB, max {rss['max']} MB "
-          f"(target <= {rss['target']} MB)")
+          f"(target <= {rss['target']} MB); with its child processes (PSS) idle median "
+          f"{r['idle_tree_pss_mb']['median']} MB, max {r['idle_tree_pss_mb']['max']} MB")
     print(f"  fetches (metrics endpoint): {r['fetches_by_result']}")
 
 

@@ -17,7 +17,7 @@ from crawler.extract import Extracted, extract_article
 from crawler.relevance import TopicConfig, TopicMatcher
 from crawler.run import user_agent
 from crawler.settings import NetworkConfig
-from crawler.ssrf import check_url
+from crawler.ssrf import check_url, parse_allowed
 from crawler.urls import UrlError, canonical_url
 from storage.articles import find_article_id, get_article
 
@@ -66,7 +66,7 @@ async def fetch_page(url: str, network: NetworkConfig) -> tuple[bytes, str, str]
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         for _ in range(MAX_REDIRECTS + 1):
             if not network.allow_private_addresses:
-                reason = await check_url(url)
+                reason = await check_url(url, parse_allowed(network.allow_addresses))
                 if reason:
                     raise ExplainError(f"crawler: url={url} error={reason}")
             async with session.get(url, allow_redirects=False) as response:

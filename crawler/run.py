@@ -24,7 +24,7 @@ from crawler.schedule import PollPolicy
 from crawler.settings import NetworkConfig
 from crawler.sources import KINDS, unsupported
 from crawler.spiders.base import SourcesSpider
-from crawler.ssrf import ALLOW_SETTING
+from crawler.ssrf import ALLOW_ADDRESSES_SETTING, ALLOW_SETTING
 from crawler.state import CrawlReport, CrawlState, SourceRun
 from crawler.workers import ExtractionWorkers, default_processes
 from storage import open_db
@@ -34,6 +34,9 @@ from storage.sources import add_missing_sources
 __all__ = ["CrawlReport", "PollPolicy", "crawl", "scrapy_settings"]
 
 HANDLER = "crawler.ssrf.GuardedAiohttpDownloadHandler"
+UNUSED_EXTENSIONS = tuple(f"scrapy.extensions.{name}" for name in (
+    "corestats.CoreStats", "logcount.LogCount", "logstats.LogStats", "memdebug.MemoryDebugger",
+    "closespider.CloseSpider", "feedexport.FeedExporter", "spiderstate.SpiderState"))
 log = logging.getLogger("crawler")
 
 
@@ -77,13 +80,22 @@ def scrapy_settings(network: NetworkConfig) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {"crawler.ssrf.SsrfGuardMiddleware": 5,
                                    # Per-request work we never use (bench/bench_collection.py: ~8% of a 304 poll).
                                    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
-                                   "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None},
-        # No Referer header (our requests are nobody's business) and no depth or URL-length bookkeeping.
+                                   "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+                                   # The spider sets no allowed_domains: every request would pass.
+                                   "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None},
+        # No Referer header (our requests are nobody's business), no depth or URL-length
+        # bookkeeping, and no check that callbacks copy meta (a debugging aid, per output).
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.referer.RefererMiddleware": None,
                                "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
-                               "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None},
+                               "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+                               "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None},
+        # Nobody reads Scrapy's stats or its periodic log lines (our report is CrawlReport): no
+        # collector and no extensions listening to every request, response and item signal.
+        "STATS_CLASS": "scrapy.statscollectors.DummyStatsCollector",
+        "EXTENSIONS": {name: None for name in UNUSED_EXTENSIONS},
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         ALLOW_SETTING: network.allow_private_addresses,
+        ALLOW_ADDRESSES_SETTING: list(network.allow_addresses),
     }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class NetworkConfig:
     allow_private_addresses: bool = False
+    allow_addresses: tuple[str, ...] = ()  # non-public addresses let through anyway (crawler/ssrf.py)
     user_agent: str = "distillwatch/0.1"
     contact_url: str = ""
     timeout: float = 30.0

@@ -3,12 +3,23 @@
 `extract_article` is pure CPU (lxml, trafilatura, readability). In a thread it holds the
 GIL, so it runs on one core and slows the loop that downloads and stores. A crawl starts
 with one extraction thread (nothing to start up, right for the few new articles of a
-routine poll); when pages queue up for extraction (a first poll, a burst of news), it
-starts `processes` worker processes and hands them the pages from then on, so every core
-extracts while the loop keeps downloading and storing. Workers live for one crawl. They
-come from multiprocessing's fork server (never forked from this process, which runs
-threads and an event loop): it imports the extraction stack once, when it first starts,
+routine poll); when many pages are on their way (a first poll, a burst of news: the
+spider announces each page it requests), it starts `processes` worker processes and
+hands them the pages from then on, so every core extracts while the loop keeps
+downloading and storing. Workers live for one crawl. They come from multiprocessing's
+fork server (never forked from this process, which runs threads and an event loop): it
+imports and warms up the extraction stack once, when it first starts (crawler/warmup.py),
 and forks each worker from there, so a pool starts in a fraction of a second.
+
+No thread of this process stands between the loop and the workers: each worker has a
+socket pair that the event loop itself writes pages to and reads results from.
+(concurrent.futures' process pool runs two threads per pool; each page woke both, and
+every socket write, read and database call of the loop then waited for the GIL behind
+them: a third of the loop's time in bench/bench_collection.py's article cycle.) For the
+same reason, once workers are starting, pages wait for them rather than queue behind the
+thread, whose extractions hold the GIL for milliseconds at a time. A worker sends back
+the extraction without the page's markup, which this process has already and decodes
+again (microseconds), so a result costs little to pickle and send.
 
 A worker that dies (a parser crash on hostile input) fails the pages it had in flight
 with a one-line error; the crawl goes on in the thread.
@@ -20,19 +31,23 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
+import socket
+import struct
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
 from typing import Any
 
-from crawler.extract import Extracted, extract_article
+from crawler.extract import Extracted, decode_html, extract_article
 
 log = logging.getLogger("crawler")
 BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers are worth starting
-_WARMUP_PAGE = ("<html lang=en><head><title>Warm-up</title></head><body><article><p>"
-                + "Worker processes load their models once, before the first real page. " * 8
-                + "</p></article></body></html>").encode()
+IN_FLIGHT = 2  # pages sent to a worker at once: one it extracts, one waiting in its socket
+_HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing, which the worker side uses
 
 
 def default_processes(configured: int) -> int:
@@ -40,11 +55,35 @@ def default_processes(configured: int) -> int:
     return configured if configured > 0 else (os.cpu_count() or 1)
 
 
-def _warm_up(crawler_pid: int) -> None:
-    """Runs in each new worker: lazy models (language id, date parser) load here, and a watch
-    on the crawling process starts."""
+def _serve(conn: Connection, crawler_pid: int) -> None:
+    """A worker's life: warm up, say so with the CPU it took, then extract pages until EOF.
+
+    Each answer is (Extracted without markup or None, error or None, CPU seconds).
+    """
     threading.Thread(target=_exit_with, args=(crawler_pid,), name="orphan-watch", daemon=True).start()
-    extract_article(_WARMUP_PAGE, "http://warm-up.invalid/", content_type="text/html; charset=utf-8")
+    import crawler.warmup  # noqa: F401  (imported, so warmed up, in the fork server already; here if it could not)
+    try:
+        conn.send_bytes(pickle.dumps(time.process_time()))
+    except OSError:  # the crawler is gone already
+        return
+    while True:
+        try:
+            args = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        started = time.process_time()
+        try:
+            answer: tuple = (replace(extract_article(*args), html=""), None)
+        except Exception as exc:  # the page's error, raised again in the crawler
+            answer = (None, exc)
+        try:
+            data = pickle.dumps((*answer, time.process_time() - started))
+        except Exception:  # an exception that does not pickle
+            data = pickle.dumps((None, ValueError(f"{type(answer[1]).__name__}: {answer[1]}"), 0.0))
+        try:
+            conn.send_bytes(data)
+        except OSError:
+            return
 
 
 def _exit_with(crawler_pid: int, every: float = 1.0) -> None:
@@ -61,15 +100,26 @@ def _exit_with(crawler_pid: int, every: float = 1.0) -> None:
             os._exit(0)
 
 
-def _started() -> float:
-    """CPU seconds a new worker spent getting ready (its warm-up)."""
-    return time.process_time()
+def _with_markup(extracted: Extracted, html: str | bytes, content_type: str = "") -> Extracted:
+    """A worker's extraction with the markup `extract_article` would have kept: the page decoded
+    the same way, or a fragment as given."""
+    markup = html if isinstance(html, str) else decode_html(html, content_type)
+    return replace(extracted, html=markup)
 
 
-def _extract_timed(*args: Any) -> tuple[Extracted, float]:
-    """`extract_article` in a worker, with the CPU seconds it took (workers are not our children to measure)."""
-    started = time.process_time()
-    return extract_article(*args), time.process_time() - started
+class WorkerDied(Exception):
+    """A worker process ended with pages in flight."""
+
+
+@dataclass
+class _Worker:
+    """One worker process, the loop's end of its socket pair, and the pages it was sent (in order)."""
+
+    process: Any
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    in_flight: deque[asyncio.Future] = field(default_factory=deque)
+    reading: asyncio.Task | None = None
 
 
 class ExtractionWorkers:
@@ -81,63 +131,138 @@ class ExtractionWorkers:
         self.pool_started = False  # whether this crawl needed worker processes (reported, tested)
         self.worker_cpu_seconds = 0.0  # CPU the worker processes spent, start-up included
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="extract")
-        self._pool: ProcessPoolExecutor | None = None
-        self._ready: asyncio.Future | None = None
+        self._workers: list[_Worker] = []
+        self._ready: asyncio.Task | None = None
+        self._queue: deque[tuple[bytes, asyncio.Future]] = deque()  # pickled arguments not yet sent
         self._waiting = 0
+        self._expected = 0  # pages requested and not yet here: an estimate (a failed download is never subtracted)
 
     @property
     def pool_ready(self) -> bool:
         """Whether pages now go to the worker processes."""
-        return self._pool is not None and self._ready is not None and self._ready.done()
+        return bool(self._workers) and self._ready is not None and self._ready.done()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers]
+
+    def expect(self) -> None:
+        """A page is on its way (requested, not yet downloaded): counted towards starting the
+        workers, so they start while the pages download rather than once they queue up here."""
+        self._expected += 1
+        self._start_if_needed()
+
+    def _start_if_needed(self) -> None:
+        if not self.pool_started and self.processes > 1 and self._waiting + self._expected > self.backlog:
+            self.pool_started = True
+            self._ready = asyncio.get_running_loop().create_task(self._start_pool())
 
     async def extract(self, *args: Any) -> Extracted:
         loop = asyncio.get_running_loop()
         self._waiting += 1
+        self._expected = max(0, self._expected - 1)  # an expected page arrived (or a page nobody announced)
         try:
-            pool = self._pool if self.pool_ready else None
-            if pool is not None:
-                try:
-                    extracted, cpu = await loop.run_in_executor(pool, _extract_timed, *args)
-                    self.worker_cpu_seconds += cpu
-                    return extracted
-                except BrokenProcessPool:
-                    self._drop_pool()
-                    raise ValueError("extraction worker process died") from None
-            if self._pool is None and self.processes > 1 and self._waiting > self.backlog:
-                self._start_pool(loop)
+            self._start_if_needed()
+            if self._ready is not None and not self._ready.done():
+                await asyncio.wait([self._ready])  # workers starting: wait for them, not behind the thread
+            if self.pool_ready:
+                result = loop.create_future()
+                self._queue.append((pickle.dumps(args, pickle.HIGHEST_PROTOCOL), result))
+                self._pump()
+                extracted, error, cpu = await result
+                self.worker_cpu_seconds += cpu
+                if error is not None:
+                    raise error
+                return _with_markup(extracted, args[0], args[3] if len(args) > 3 else "")
             return await loop.run_in_executor(self._thread, extract_article, *args)
         finally:
             self._waiting -= 1
 
-    def _start_pool(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.pool_started = True
+    def _pump(self) -> None:
+        """Send queued pages to the least busy workers, up to IN_FLIGHT each."""
+        while self._queue and self._workers:
+            worker = min(self._workers, key=lambda w: len(w.in_flight))
+            if len(worker.in_flight) >= IN_FLIGHT:
+                return
+            data, result = self._queue.popleft()
+            worker.writer.write(_HEADER.pack(len(data)) + data)
+            worker.in_flight.append(result)
+
+    async def _start_pool(self) -> None:
+        """Start the workers (off the loop: the first start waits for the fork server) and wait
+        until each has warmed up; on failure, extraction stays in the thread."""
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.extract"])  # read when the fork server starts
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_warm_up,
-                                         initargs=(os.getpid(),))
-        # One trivial task per worker: the pool takes pages once every worker has started and warmed up.
-        started: list[Future] = [self._pool.submit(_started) for _ in range(self.processes)]
-        self._ready = asyncio.gather(*(asyncio.wrap_future(f, loop=loop) for f in started))
-        self._ready.add_done_callback(self._check_started)
+        context.set_forkserver_preload(["crawler.warmup"])  # read when the fork server starts
+        try:
+            for _ in range(self.processes):
+                ours, theirs = socket.socketpair()
+                child = Connection(os.dup(theirs.fileno()))
+                theirs.close()
+                process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True,
+                                          name="distillwatch-extract")
+                try:
+                    await asyncio.to_thread(process.start)
+                finally:
+                    child.close()
+                reader, writer = await asyncio.open_connection(sock=ours, limit=2**16)
+                self._workers.append(_Worker(process, reader, writer))
+            for worker in self._workers:
+                self.worker_cpu_seconds += pickle.loads(await self._read(worker))
+        except Exception as exc:
+            log.warning("crawler: extraction worker processes did not start: %s", exc or type(exc).__name__)
+            await self._stop_workers()
+            self.processes = 1
+            return
+        for worker in self._workers:
+            worker.reading = asyncio.get_running_loop().create_task(self._read_results(worker))
 
-    def _check_started(self, ready: asyncio.Future) -> None:
-        if ready.cancelled() or ready.exception() is not None:
-            log.warning("crawler: extraction worker processes did not start: %s",
-                        "cancelled" if ready.cancelled() else ready.exception())
-            self._drop_pool()
-        else:
-            self.worker_cpu_seconds += sum(ready.result())
+    @staticmethod
+    async def _read(worker: _Worker) -> bytes:
+        try:
+            size, = _HEADER.unpack(await worker.reader.readexactly(_HEADER.size))
+            return await worker.reader.readexactly(size)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise WorkerDied(f"exit code {worker.process.exitcode}") from exc
 
-    def _drop_pool(self) -> None:
-        """Extraction goes on in the thread; the broken pool is not used again in this crawl."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool, self._ready = None, None
-        self.processes = 1
+    async def _read_results(self, worker: _Worker) -> None:
+        """Hand each answer to the page it belongs to; a dead worker stops the pool for this crawl."""
+        try:
+            while True:
+                data = await self._read(worker)
+                result = worker.in_flight.popleft()
+                if not result.done():
+                    result.set_result(pickle.loads(data))
+                self._pump()
+        except WorkerDied:
+            pass
+        except Exception as exc:  # an answer that does not unpickle: no page may wait for it for ever
+            log.warning("crawler: extraction worker answer unreadable: %s: %s", type(exc).__name__, exc)
+        lost = [r for w in self._workers for r in w.in_flight] + [r for _, r in self._queue]
+        for w in self._workers:
+            w.in_flight.clear()
+        self._queue.clear()
+        for result in lost:
+            if not result.done():
+                result.set_result((None, ValueError("extraction worker process died"), 0.0))
+        if self._workers:
+            self.processes = 1  # the pool is not used again in this crawl: extraction goes on in the thread
+            await self._stop_workers(reading=worker.reading)
+
+    async def _stop_workers(self, reading: asyncio.Task | None = None) -> None:
+        """Close the sockets (a worker exits at EOF) and wait for the processes to end."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.reading is not None and worker.reading is not reading:
+                worker.reading.cancel()
+            worker.writer.close()
+        for worker in workers:
+            await asyncio.to_thread(worker.process.join, 10)
+            if worker.process.is_alive():
+                worker.process.kill()
 
     async def close(self) -> None:
         """Wait for the workers to exit (they are idle at the end of a crawl) and stop the thread."""
-        pool, self._pool, self._ready = self._pool, None, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+        if self._ready is not None and not self._ready.done():
+            await asyncio.wait([self._ready])
+        await self._stop_workers()
         self._thread.shutdown(wait=False)

@@ -7,7 +7,8 @@ the other way round when the excerpt arrived first). Candidates are ranked by es
 Jaccard from the kept signatures, best first; ties by id, so the order is the same every run.
 
 Two implementations with the same banding (datasketch's optimal `b` bands x `r` rows for
-the threshold, 18 x 2 at 0.25 with 64 permutations) and the same candidates:
+the threshold, 18 x 2 at 0.25 with 64 permutations; `dedup/banding.py` computes it without
+scipy) and the same candidates:
 
 * `MemoryLSHIndex` (default): band keys (uint64 key + int32 row) in sorted numpy runs plus
   a small dict of recent keys, flushed into a new run when it fills; runs of similar size
@@ -22,11 +23,11 @@ the threshold, 18 x 2 at 0.25 with 64 permutations) and the same candidates:
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
 
+from dedup.banding import optimal_banding
 from dedup.fingerprints import NUM_PERM
 
 MERGE_EVERY = 50_000  # buffered band keys before they become a sorted run
@@ -86,8 +87,7 @@ class MemoryLSHIndex:
     """Banded MinHash LSH in process memory, compact: sorted band keys plus a recent buffer."""
 
     def __init__(self, threshold: float, min_estimate: float = 0.0) -> None:
-        probe = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)  # datasketch's optimal banding
-        self.b, self.r = probe.b, probe.r
+        self.b, self.r = optimal_banding(threshold, NUM_PERM)
         self.min_estimate = min_estimate  # LSH bands let through pairs far below the threshold
         self._sig = _Signatures()
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, rows), oldest and largest first
@@ -189,6 +189,9 @@ class DatasketchLSHIndex:
     """datasketch MinHashLSH (in memory, or shared through `storage_config`), plus signatures."""
 
     def __init__(self, threshold: float, min_estimate: float = 0.0, storage_config: dict | None = None) -> None:
+        from datasketch import LeanMinHash, MinHashLSH  # here: datasketch.lsh imports scipy (40 MB)
+
+        self._lean: Any = LeanMinHash
         self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, storage_config=storage_config)
         self.min_estimate = min_estimate
         self._sig = _Signatures()
@@ -203,10 +206,10 @@ class DatasketchLSHIndex:
         if article_id in self._sig.rows:
             return
         self._sig.put(article_id, whole, lead)
-        self.lsh.insert(article_id + "\x00w", LeanMinHash(seed=1, hashvalues=whole, scheme="legacy"),
+        self.lsh.insert(article_id + "\x00w", self._lean(seed=1, hashvalues=whole, scheme="legacy"),
                         check_duplication=False)
         if not np.array_equal(whole, lead):
-            self.lsh.insert(article_id + "\x00l", LeanMinHash(seed=1, hashvalues=lead, scheme="legacy"),
+            self.lsh.insert(article_id + "\x00l", self._lean(seed=1, hashvalues=lead, scheme="legacy"),
                             check_duplication=False)
 
     def add_many(self, items: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
@@ -214,9 +217,9 @@ class DatasketchLSHIndex:
             self.add(article_id, whole, lead)
 
     def query(self, whole: np.ndarray, lead: np.ndarray, limit: int) -> list[tuple[str, float]]:
-        keys = set(self.lsh.query(LeanMinHash(seed=1, hashvalues=whole, scheme="legacy")))
+        keys = set(self.lsh.query(self._lean(seed=1, hashvalues=whole, scheme="legacy")))
         if not np.array_equal(whole, lead):
-            keys |= set(self.lsh.query(LeanMinHash(seed=1, hashvalues=lead, scheme="legacy")))
+            keys |= set(self.lsh.query(self._lean(seed=1, hashvalues=lead, scheme="legacy")))
         ids = dict.fromkeys(key.split("\x00", 1)[0] for key in keys)
         rows = sorted(self._sig.rows[i] for i in ids if i in self._sig.rows)
         return self._sig.rank(rows, whole, lead, self.min_estimate, limit)

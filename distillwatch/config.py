@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.relevance import TopicConfig, TopicRule
 from crawler.settings import NetworkConfig
+from crawler.ssrf import parse_allowed
 from distillwatch.logs import FORMATS as LOG_FORMATS
 from distillwatch.logs import LEVELS as LOG_LEVELS
 from distillwatch.logs import LogConfig
@@ -404,8 +405,15 @@ def _topic(v: _Validator, data: dict) -> TopicConfig:
 def _network(v: _Validator, data: dict) -> NetworkConfig:
     d = NetworkConfig()
     v.unknown_keys(data, set(d.__dataclass_fields__), "network")
+    allow_addresses = v.strings(data, "allow_addresses", "network")
+    try:
+        parse_allowed(allow_addresses)
+    except ValueError as exc:
+        v.fail("network.allow_addresses", str(exc).removeprefix("allow_addresses: "))
+        allow_addresses = ()
     return NetworkConfig(
         allow_private_addresses=v.bool(data, "allow_private_addresses", "network", d.allow_private_addresses),
+        allow_addresses=allow_addresses,
         user_agent=v.str(data, "user_agent", "network", d.user_agent),
         contact_url=v.str(data, "contact_url", "network", d.contact_url),
         timeout=v.number(data, "timeout", "network", d.timeout),

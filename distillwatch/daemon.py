@@ -78,6 +78,7 @@ from distillwatch.app import (
 )
 from distillwatch.config import Config, HousekeepingConfig
 from distillwatch.early_stop import EarlyStop
+from distillwatch.heap import HeapReleaser
 from distillwatch.lock import InstanceLock, LockHeld
 from distillwatch.logs import LogConfig, setup_logging
 from distillwatch.subscriptions import SYNC_EVERY, PushService
@@ -217,6 +218,7 @@ class Daemon:
         self.started = utcnow()
         self.polls = 0
         self.engines = Engines()  # the dedup engine, built at the first poll with news and kept
+        self.heap = HeapReleaser()  # idle memory goes back to the system after each poll that crawled
         self._push_lock = asyncio.Lock()
         self._stop, self._force = asyncio.Event(), asyncio.Event()
         self._running: dict[str, asyncio.Task] = {}
@@ -383,6 +385,7 @@ class Daemon:
         if crawled:
             await self._alert_check()
             self._websub_soon()  # the poll may have discovered a hub
+            self.heap.release()
         await self._digest_check()
         if self._poll_again:
             self._poll_again = False

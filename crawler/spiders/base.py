@@ -146,6 +146,7 @@ class SourcesSpider(scrapy.Spider):
     def page_request(self, run: SourceRun, url: str, key: str, entry: Entry | None = None) -> Request:
         """An article page; its callback extracts the article and yields an ArticleItem."""
         gkey = guid_key(run.source.id, entry.guid) if entry is not None else ""
+        self.state.extractor.expect()
         return self._request(run, url, PAGE, entry=entry, seen_key=key, aliases=(url,), guid_key=gkey)
 
     def headline_item(self, run: SourceRun, key: str, entry: Entry) -> ArticleItem:

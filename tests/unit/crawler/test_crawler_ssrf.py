@@ -8,7 +8,14 @@ import ipaddress
 import pytest
 from scrapy.http import HtmlResponse, Request
 
-from crawler.ssrf import RefusedAddress, SsrfGuardMiddleware, _GuardedResolver, check_url, literal_address
+from crawler.ssrf import (
+    RefusedAddress,
+    SsrfGuardMiddleware,
+    _GuardedResolver,
+    check_url,
+    literal_address,
+    parse_allowed,
+)
 
 
 @pytest.mark.parametrize(
@@ -102,3 +109,18 @@ def test_download_handler_installs_the_guarded_resolver() -> None:
 
     guarded, plain = asyncio.run(resolver_types())
     assert guarded is _GuardedResolver and plain is not _GuardedResolver
+
+
+def test_allowed_addresses_pass_only_as_listed() -> None:
+    """`[network] allow_addresses`: an address with a port allows that port only; a network allows every port."""
+    allowed = parse_allowed(["127.0.0.1:8080", "10.1.0.0/16", "[::1]:9000"])
+    verdicts = {url: asyncio.run(check_url(url, allowed)) for url in (
+        "http://127.0.0.1:8080/feed", "http://2130706433:8080/feed", "http://127.0.0.1:8081/feed",
+        "http://10.1.200.3/x", "http://10.2.0.1/x", "http://[::1]:9000/", "http://[::1]:9001/")}
+    assert [url for url, reason in verdicts.items() if not reason] == [
+        "http://127.0.0.1:8080/feed", "http://2130706433:8080/feed", "http://10.1.200.3/x", "http://[::1]:9000/"]
+    assert verdicts["http://10.2.0.1/x"] == "refused: 10.2.0.1 is a private address"
+    answers = _GuardedResolver(_Answers("127.0.0.1", "10.9.9.9"), parse_allowed(["127.0.0.1:8080"]))
+    assert [a["host"] for a in asyncio.run(answers.resolve("intranet.example", 8080))] == ["127.0.0.1"]
+    with pytest.raises(OSError, match="non-public"):
+        asyncio.run(answers.resolve("intranet.example", 8081))

@@ -48,7 +48,7 @@ def test_one_process_configured_means_no_pool() -> None:
 
 CRAWLER_THAT_DIES = """
 import asyncio, os, sys
-from crawler.workers import ExtractionWorkers, _started
+from crawler.workers import ExtractionWorkers
 
 async def main():
     workers = ExtractionWorkers(2, backlog=0)
@@ -56,8 +56,7 @@ async def main():
     await asyncio.gather(*(workers.extract(page, f"http://example.org/{n}", None, "text/html") for n in range(4)))
     while not workers.pool_ready:
         await asyncio.sleep(0.05)
-    pids = {workers._pool.submit(os.getpid).result() for _ in range(8)}
-    print(" ".join(map(str, sorted(pids))), flush=True)
+    print(" ".join(map(str, sorted(workers.worker_pids))), flush=True)
     await asyncio.sleep(3600)  # killed here, mid-crawl
 
 asyncio.run(main())
@@ -92,3 +91,51 @@ def test_workers_exit_when_the_crawler_is_killed() -> None:
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_announced_pages_start_the_workers_before_they_arrive() -> None:
+    """Pages the spider has requested count: the workers start while those pages download."""
+    async def scenario():
+        workers = ExtractionWorkers(2, backlog=3)
+        try:
+            for _ in range(3):
+                workers.expect()
+            started_early = workers.pool_started
+            workers.expect()  # the fourth page on its way: more than the backlog
+            while not workers.pool_ready:
+                await asyncio.sleep(0.05)
+            body, url = _pages()[0]
+            return started_early, workers.pool_started, await workers.extract(body, url, None, "text/html")
+        finally:
+            await workers.close()
+
+    started_early, started, extracted = asyncio.run(scenario())
+    assert not started_early and started
+    body, url = _pages()[0]
+    assert extracted == extract_article(body, url, None, "text/html")
+
+
+def test_a_dead_worker_fails_its_pages_and_the_crawl_goes_on_in_the_thread() -> None:
+    import os
+    import signal
+
+    async def scenario():
+        workers = ExtractionWorkers(2, backlog=0)
+        try:
+            await workers.extract(*_pages()[0], None, "text/html")
+            while not workers.pool_ready:
+                await asyncio.sleep(0.05)
+            for pid in workers.worker_pids:
+                os.kill(pid, signal.SIGKILL)  # as a parser crash on hostile input would end it
+            during = await asyncio.gather(*(workers.extract(b, u, None, "text/html") for b, u in _pages()),
+                                          return_exceptions=True)
+            after = await workers.extract(*_pages()[1], None, "text/html")
+            return workers, during, after
+        finally:
+            await workers.close()
+
+    workers, during, after = asyncio.run(scenario())
+    failures = [str(r) for r in during if isinstance(r, BaseException)]
+    assert set(failures) <= {"extraction worker process died"}
+    assert not workers.pool_ready
+    assert after == extract_article(*_pages()[1], None, "text/html")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 import dedup.index as ix
+from dedup.banding import optimal_banding
 from dedup.fingerprints import minhash
 
 
@@ -26,3 +30,23 @@ def test_compact_index_matches_datasketch(monkeypatch):
         compact.add(str(i), whole, lead)
         reference.add(str(i), whole, lead)
     assert non_empty > 50 and len(compact) == 300
+
+
+def test_banding_is_datasketchs_choice():
+    from datasketch import MinHashLSH
+
+    for num_perm in (64, 128, 256):
+        for threshold in np.round(np.arange(0.05, 0.96, 0.05), 2):
+            lsh = MinHashLSH(threshold=float(threshold), num_perm=num_perm)
+            assert optimal_banding(float(threshold), num_perm) == (lsh.b, lsh.r), (threshold, num_perm)
+
+
+def test_daemon_and_engine_do_not_load_scipy():
+    """datasketch.lsh imports scipy (~40 MB resident) for one integral; the daemon must not pay it."""
+    code = "\n".join([
+        "import sys, numpy as np, distillwatch.daemon, dedup.engine, dedup.index as ix",
+        "ix.MemoryLSHIndex(0.25).add('a', np.arange(64, dtype=np.uint64), np.arange(64, dtype=np.uint64))",
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'datasketch')))",
+    ])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
