@@ -47,6 +47,7 @@ from crawler.extract import Extracted, decode_html, extract_article
 log = logging.getLogger("crawler")
 BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers are worth starting
 IN_FLIGHT = 2  # pages sent to a worker at once: one it extracts, one waiting in its socket
+START_TIMEOUT = 60.0  # seconds for the pool to start and warm up (a cold fork server takes ~1 s)
 _HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing, which the worker side uses
 
 
@@ -125,9 +126,10 @@ class _Worker:
 class ExtractionWorkers:
     """Where one crawl's pages are extracted; `await extract(...)` takes `extract_article`'s arguments."""
 
-    def __init__(self, processes: int, backlog: int = BACKLOG):
+    def __init__(self, processes: int, backlog: int = BACKLOG, start_timeout: float = START_TIMEOUT):
         self.processes = processes
         self.backlog = backlog
+        self.start_timeout = start_timeout  # pages wait for a starting pool: never for ever
         self.pool_started = False  # whether this crawl needed worker processes (reported, tested)
         self.worker_cpu_seconds = 0.0  # CPU the worker processes spent, start-up included
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="extract")
@@ -194,22 +196,25 @@ class ExtractionWorkers:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler.warmup"])  # read when the fork server starts
         try:
-            for _ in range(self.processes):
-                ours, theirs = socket.socketpair()
-                child = Connection(os.dup(theirs.fileno()))
-                theirs.close()
-                process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True,
-                                          name="distillwatch-extract")
-                try:
-                    await asyncio.to_thread(process.start)
-                finally:
-                    child.close()
-                reader, writer = await asyncio.open_connection(sock=ours, limit=2**16)
-                self._workers.append(_Worker(process, reader, writer))
-            for worker in self._workers:
-                self.worker_cpu_seconds += pickle.loads(await self._read(worker))
+            async with asyncio.timeout(self.start_timeout):
+                for _ in range(self.processes):
+                    ours, theirs = socket.socketpair()
+                    child = Connection(os.dup(theirs.fileno()))
+                    theirs.close()
+                    process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True,
+                                              name="distillwatch-extract")
+                    try:
+                        await asyncio.to_thread(process.start)
+                    finally:
+                        child.close()
+                    reader, writer = await asyncio.open_connection(sock=ours, limit=2**16)
+                    self._workers.append(_Worker(process, reader, writer))
+                for worker in self._workers:
+                    self.worker_cpu_seconds += pickle.loads(await self._read(worker))
         except Exception as exc:
-            log.warning("crawler: extraction worker processes did not start: %s", exc or type(exc).__name__)
+            why = f"not ready within {self.start_timeout:g} s" if isinstance(exc, TimeoutError) else str(exc)
+            log.warning("crawler: extraction worker processes did not start: %s; extracting in one thread",
+                        why or type(exc).__name__)
             await self._stop_workers()
             self.processes = 1
             return

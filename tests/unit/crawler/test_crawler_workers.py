@@ -139,3 +139,17 @@ def test_a_dead_worker_fails_its_pages_and_the_crawl_goes_on_in_the_thread() -> 
     assert set(failures) <= {"extraction worker process died"}
     assert not workers.pool_ready
     assert after == extract_article(*_pages()[1], None, "text/html")
+
+
+def test_a_pool_that_is_not_ready_in_time_leaves_extraction_to_the_thread(caplog) -> None:
+    async def scenario():
+        workers = ExtractionWorkers(2, backlog=0, start_timeout=0.0)  # no pool can be ready in no time
+        try:
+            return workers, await asyncio.gather(*(workers.extract(b, u, None, "text/html") for b, u in _pages()))
+        finally:
+            await workers.close()
+
+    workers, results = asyncio.run(scenario())
+    assert results == [extract_article(b, u, None, "text/html") for b, u in _pages()]
+    assert workers.pool_started and not workers.pool_ready and workers.worker_pids == []
+    assert "did not start: not ready within 0 s; extracting in one thread" in caplog.text
