@@ -188,8 +188,7 @@ class DedupEngine:
         else:
             group = "g-" + article.id
             state.set_group(group, [])
-            found = self.stories.best(terms, when, own_script_names=header.lang in UNCASED_LANGS,
-                                      title_names=header.title_names, vec=vec)
+            found = self.stories.best(terms, when, own_script_names=header.lang in UNCASED_LANGS, vec=vec)
             if found:
                 story = found.story
                 story_info = {"story": story, "similarity": round(found.similarity, 3), "shared": list(found.shared)}
