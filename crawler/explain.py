@@ -63,10 +63,11 @@ async def fetch_page(url: str, network: NetworkConfig) -> tuple[bytes, str, str]
     """(body, final URL, content type) of one page, with the crawler's guards."""
     timeout = aiohttp.ClientTimeout(total=network.timeout)
     headers = {"User-Agent": user_agent(network)}
+    allowed = parse_allowed(network.allow_addresses)
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         for _ in range(MAX_REDIRECTS + 1):
             if not network.allow_private_addresses:
-                reason = await check_url(url, parse_allowed(network.allow_addresses))
+                reason = await check_url(url, allowed)
                 if reason:
                     raise ExplainError(f"crawler: url={url} error={reason}")
             async with session.get(url, allow_redirects=False) as response:

@@ -13,18 +13,9 @@ import ctypes
 import gc
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("distillwatch")
-
-
-@dataclass
-class HeapTrim:
-    """What one release did: seconds spent and whether the C heap could be trimmed."""
-
-    seconds: float
-    trimmed: bool
 
 
 class HeapReleaser:
@@ -41,10 +32,8 @@ class HeapReleaser:
     def can_trim(self) -> bool:
         return self._trim is not None
 
-    def release(self) -> HeapTrim:
+    def release(self) -> None:
         started = time.perf_counter()
         gc.collect()
         trimmed = bool(self._trim(0)) if self._trim is not None else False
-        result = HeapTrim(time.perf_counter() - started, trimmed)
-        log.debug("daemon: heap released in %.3f s (trimmed: %s)", result.seconds, result.trimmed)
-        return result
+        log.debug("daemon: heap released in %.3f s (trimmed: %s)", time.perf_counter() - started, trimmed)
