@@ -57,6 +57,7 @@ from storage.articles import store_article
 from storage.bulk import PlacedRow, load_placed
 from storage.checkpoints import background_checkpoints
 from storage.db import open_db
+from storage.group_commit import group_commits
 from storage.records import Article
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dedup_speed.json"
@@ -196,7 +197,7 @@ def run_engine(n: int, db_path: Path, prefill: int = 0, workers: int = 0) -> dic
     source = _Clock(stream_articles(n, t0))
     stream = prepared_stream(source, workers)
     started = time.perf_counter()
-    with background_checkpoints(db):
+    with background_checkpoints(db), group_commits(db) as step:
         while True:
             t, generating = time.perf_counter(), source.spent
             try:
@@ -207,6 +208,7 @@ def run_engine(n: int, db_path: Path, prefill: int = 0, workers: int = 0) -> dic
             store_article(db, article)
             t = time.perf_counter()
             engine.assign(article, article.published, prepared)
+            step()  # the step that closes a batch pays its commit
             latencies.append(waited + time.perf_counter() - t)
     total = time.perf_counter() - started - source.spent
     assign_total = sum(latencies)

@@ -20,6 +20,7 @@ from dedup.pipeline import prepared_stream
 from storage.articles import find_article_id, store_article
 from storage.checkpoints import background_checkpoints
 from storage.db import open_db
+from storage.group_commit import group_commits
 from storage.groups import get_assignment
 from storage.records import Article, utcnow
 
@@ -112,9 +113,10 @@ def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str |
         try:
             engine = DedupEngine(db)
             now = utcnow()
-            with background_checkpoints(db):
+            with background_checkpoints(db), group_commits(db) as step:
                 for article, prepared in prepared_stream((articles[i][1] for i in order), workers):
                     engine.assign(_store(db, article), now, prepared)
+                    step()
             rows = []
             for _, article in articles:
                 placed = get_assignment(db, article.id)

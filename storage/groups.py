@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.db import transaction
 from storage.records import Assignment
 from storage.timeutil import to_text
 
@@ -16,7 +17,7 @@ def save_assignments(db: Database, assignments: list[Assignment], now: datetime)
     The engine may re-elect an original or merge groups, so rows are replaced, not appended.
     """
     stamp = to_text(now)
-    with db.atomic():
+    with transaction(db):
         for a in assignments:
             db["assignments"].upsert(
                 {
@@ -163,7 +164,7 @@ def save_dedup_step(db: Database, fingerprints: list[tuple[str, bytes]], assignm
     introspection, because the engine writes after every article and must stay cheap.
     """
     stamp = to_text(now)
-    with db.atomic():
+    with transaction(db):
         db.conn.executemany(
             "insert into fingerprints (article_id, data) values (?, ?) "
             "on conflict(article_id) do update set data = excluded.data",
