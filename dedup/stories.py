@@ -188,6 +188,8 @@ class StoryIndex:
             for story_id, seen in posting.items():
                 if abs(when - seen) <= self.window:
                     counts[story_id] += 1
+        if len(counts) <= self.max_candidates:  # all of them (`score` orders its answer itself)
+            return list(counts)
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return [s for s, _ in ranked[: self.max_candidates]]
 

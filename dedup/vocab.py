@@ -131,29 +131,36 @@ class Vocabulary:
         weight = lead * np.where(capital, 3.0, 1.0)
         uniq, first_at, inverse = np.unique(keys, return_index=True, return_inverse=True)
         sums = np.bincount(inverse, weights=weight, minlength=len(uniq))
-        extra: dict[str, float] = {}  # title-only terms, in title order
+        title: list[tuple[str, int, float]] = []  # (key, string id or -1, weight added), in title order
+        strings_get = self.strings.get
         for tok in title_tokens:
             low = tok.lower()
             key = low[:-2] if low.endswith("'s") else low
             if not tok[0].isdigit() and key not in ALL_STOPWORDS and len(key) >= 3:
-                add = 2.0 * (3.0 if tok[0].isupper() and key in names else 1.0)
-                sid = self.strings.get(key, -1)
-                at = int(np.searchsorted(uniq, sid)) if sid >= 0 else len(uniq)
-                if at < len(uniq) and uniq[at] == sid:
-                    sums[at] += add
+                title.append((key, strings_get(key, -1), 2.0 * (3.0 if tok[0].isupper() and key in names else 1.0)))
+        extra: dict[str, float] = {}  # title-only terms, in title order
+        if title:
+            sids = np.array([sid for _, sid, _ in title], dtype=np.int64)
+            at = np.minimum(np.searchsorted(uniq, sids), max(len(uniq) - 1, 0))
+            hit = (sids >= 0) & (uniq[at] == sids) if len(uniq) else np.zeros(len(title), dtype=bool)
+            for (key, _, add), i, ok in zip(title, at.tolist(), hit.tolist(), strict=True):
+                if ok:
+                    sums[i] += add
                 else:
                     extra[key] = extra.get(key, 0.0) + add
-        # top MAX_TERMS by weight; ties in order of first occurrence (title-only terms last)
-        top = np.lexsort((first_at, -sums))[:MAX_TERMS]
         strings = self.string_list
-        ranked = [(strings[k], w, o) for k, w, o in zip(uniq[top].tolist(), sums[top].tolist(), first_at[top].tolist(),
-                                                         strict=True)]
-        if extra:
-            base = len(keys)
-            ranked += [(key, w, base + n) for n, (key, w) in enumerate(extra.items())]
-            ranked.sort(key=lambda kwo: (-kwo[1], kwo[2]))
+        # top MAX_TERMS by weight; ties in order of first occurrence (title-only terms last, in title order)
+        weights, occurs, n_body = sums, first_at, len(uniq)
+        if extra:  # title-only terms rank after body terms of the same weight, in title order
+            weights = np.concatenate([sums, np.fromiter(extra.values(), dtype=np.float64, count=len(extra))])
+            occurs = np.concatenate([first_at, np.arange(len(keys), len(keys) + len(extra))])
+        top = np.lexsort((occurs, -weights))[:MAX_TERMS]
+        body_keys = uniq[np.minimum(top, n_body - 1)].tolist() if n_body else [0] * len(top)
+        extra_keys = list(extra)
+        terms = [strings[k] if i < n_body else extra_keys[i - n_body] for i, k in zip(top.tolist(), body_keys, strict=True)]
+        top_w = weights[top].tolist()
         logs = self._log1p
-        return {term: logs.get(w) or logs.setdefault(w, round(math.log1p(w), 4)) for term, w, _ in ranked[:MAX_TERMS]}
+        return {term: logs.get(w) or logs.setdefault(w, round(math.log1p(w), 4)) for term, w in zip(terms, top_w, strict=True)}
 
     def strict_names(self, ids: np.ndarray, first: np.ndarray, candidates: Sequence[str]) -> set[str]:
         """Those `candidates` (name keys) that are capitalised mid-sentence among `ids` and never
