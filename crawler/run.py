@@ -17,6 +17,7 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner
 
+from crawler.gcpause import fewer_collections
 from crawler.push import MIDDLEWARE as PUSH_MIDDLEWARE
 from crawler.push import PushedFeed
 from crawler.relevance import TopicConfig, TopicMatcher
@@ -156,7 +157,7 @@ async def crawl(
                 settings["DOWNLOADER_MIDDLEWARES"] = {**settings["DOWNLOADER_MIDDLEWARES"], **PUSH_MIDDLEWARE}
             runner = AsyncCrawlerRunner(settings)
             try:
-                with _quiet_scrapy():
+                with _quiet_scrapy(), fewer_collections():
                     await runner.crawl(SourcesSpider, state=state, sources=good, kinds=KINDS)
             finally:
                 await extractor.close()
