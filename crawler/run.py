@@ -83,7 +83,10 @@ def scrapy_settings(network: NetworkConfig) -> dict[str, Any]:
                                    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
                                    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
                                    # The spider sets no allowed_domains: every request would pass.
-                                   "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None},
+                                   "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+                                   # The same redirects, without decoding pages that have none.
+                                   "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+                                   "crawler.metarefresh.QuickMetaRefreshMiddleware": 580},
         # No Referer header (our requests are nobody's business), no depth or URL-length
         # bookkeeping, and no check that callbacks copy meta (a debugging aid, per output).
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.referer.RefererMiddleware": None,
