@@ -3,8 +3,8 @@
 A crawl allocates a few hundred container objects per article (Scrapy requests and
 responses, futures, feed entries), far past CPython's young-generation threshold of 700,
 and each collection also walks what survived: in bench/bench_collection.py's article
-cycle the collector took 0.42 ms of the crawling process's ~2.2 ms per article. A
-young threshold of 20,000 cuts that to under 0.1 ms. Reference counting still frees
+cycle the collector took 0.4 to 0.5 ms of the crawling process's ~2.4 ms per article. A
+young threshold of 20,000 cuts that to about 0.1 ms. Reference counting still frees
 every acyclic object at once; only cyclic garbage waits a little longer.
 """
 
