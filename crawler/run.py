@@ -17,6 +17,7 @@ from typing import Any
 
 from scrapy.crawler import AsyncCrawlerRunner
 
+from crawler.gcpause import fewer_collections
 from crawler.push import MIDDLEWARE as PUSH_MIDDLEWARE
 from crawler.push import PushedFeed
 from crawler.relevance import TopicConfig, TopicMatcher
@@ -82,7 +83,10 @@ def scrapy_settings(network: NetworkConfig) -> dict[str, Any]:
                                    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
                                    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
                                    # The spider sets no allowed_domains: every request would pass.
-                                   "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None},
+                                   "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+                                   # The same redirects, without decoding pages that have none.
+                                   "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+                                   "crawler.metarefresh.QuickMetaRefreshMiddleware": 580},
         # No Referer header (our requests are nobody's business), no depth or URL-length
         # bookkeeping, and no check that callbacks copy meta (a debugging aid, per output).
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.referer.RefererMiddleware": None,
@@ -156,7 +160,7 @@ async def crawl(
                 settings["DOWNLOADER_MIDDLEWARES"] = {**settings["DOWNLOADER_MIDDLEWARES"], **PUSH_MIDDLEWARE}
             runner = AsyncCrawlerRunner(settings)
             try:
-                with _quiet_scrapy():
+                with _quiet_scrapy(), fewer_collections():
                     await runner.crawl(SourcesSpider, state=state, sources=good, kinds=KINDS)
             finally:
                 await extractor.close()

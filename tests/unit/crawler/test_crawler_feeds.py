@@ -122,3 +122,24 @@ def test_sanitize_fragment_keeps_text_and_drops_active_content() -> None:
 ])
 def test_guid_key(guid: str, key: str) -> None:
     assert guid_key("s1", guid) == key
+
+
+def test_relative_urls_resolve_against_the_feed_and_its_xml_base() -> None:
+    """Links, hubs and the feed's own URLs come out absolute, through any xml:base the feed declares."""
+    atom = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" xml:base="/blog/">
+      <title>A</title><id>x</id><link href="./"/><link rel="hub" href="/hub"/><link rel="self" href="feed.atom"/>
+      <entry><title>E1</title><link href="posts/1"/><id>urn:1</id></entry>
+      <entry xml:base="https://cdn.example/mirror/"><title>E2</title><link href="2"/><id>urn:2</id></entry>
+      <entry><title>E3</title><link href="javascript:alert(1)"/><id>urn:3</id></entry></feed>"""
+    feed = parse_feed(atom, "https://pub.example/feeds/main", {"Content-Type": "application/atom+xml"})
+    assert [e.link for e in feed.entries[:2]] == ["https://pub.example/blog/posts/1", "https://cdn.example/mirror/2"]
+    assert feed.link == "https://pub.example/blog/"
+    assert feed.hubs == ("https://pub.example/hub",) and feed.self_url == "https://pub.example/blog/feed.atom"
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>
+      <item><title>R</title><link>/a/2?x=1</link><guid>12345</guid></item></channel></rss>"""
+    feed = parse_feed(rss, "http://h.example/feed", {"Content-Type": "application/rss+xml"})
+    assert feed.link == "http://h.example/"
+    (entry,) = feed.entries
+    # A permalink GUID is resolved as feedparser resolves it against the feed URL: stored seen keys
+    # (crawler/urls.guid_key) depend on it, so parsing feeds faster must not change it.
+    assert (entry.link, entry.guid) == ("http://h.example/a/2?x=1", "http://h.example/12345")
