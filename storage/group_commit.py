@@ -2,12 +2,12 @@
 
 Each engine step (store an article, save its placement) is its own transaction in the
 daemon, where a poll brings a few articles and each must be durable before its alerts are
-queued. A file of 100k articles pays a commit per statement group instead: in the dedup
-bench a step's `save_dedup_step` took 0.37 ms of wall time, most of it the commit writing
-its WAL frames, against 0.15 ms of CPU. Inside `group_commits` the steps' own
+queued. A file of 100k articles need not pay two commits per article: in a 10k-article
+stream with features computed ahead, a step took 1.17 ms of wall time with its own commits
+and 0.81 to 0.95 ms with one commit per 256 steps. Inside `group_commits` the steps' own
 transactions become savepoints (a failed step still rolls back alone) and one commit
 closes every `every` steps; leaving the block commits what is done, error or not, so no
-finished step is lost. The connection's readers in other processes see batches, not steps.
+finished step is lost. Readers in other processes see batches, not steps.
 """
 
 from __future__ import annotations
