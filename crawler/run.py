@@ -165,6 +165,7 @@ async def crawl(
             finally:
                 await extractor.close()
                 state.report.extraction_worker_cpu_s = round(extractor.worker_cpu_seconds, 2)
+                state.report.worker_jobs = dict(extractor.answered)
             state.finish_all()
         state.emit("crawl_done", {"sources": len(sources), "new": len(state.report.articles_new)})
         return state.report

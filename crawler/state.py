@@ -41,6 +41,7 @@ class CrawlReport:
     off_topic: int = 0
     errors: list[str] = field(default_factory=list)
     extraction_worker_cpu_s: float = 0.0  # CPU of extraction worker processes, when the crawl started them
+    worker_jobs: dict[str, int] = field(default_factory=dict)  # pages and feeds the worker processes did
 
 
 @dataclass

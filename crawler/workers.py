@@ -1,4 +1,5 @@
-"""Article extraction off the event loop: one thread for a few pages, worker processes for many.
+"""Article extraction and feed parsing off the event loop: one thread for a few pages, worker
+processes for many.
 
 `extract_article` is pure CPU (lxml, trafilatura, readability). In a thread it holds the
 GIL, so it runs on one core and slows the loop that downloads and stores. A crawl starts
@@ -21,8 +22,15 @@ thread, whose extractions hold the GIL for milliseconds at a time. A worker send
 the extraction without the page's markup, which this process has already and decodes
 again (microseconds), so a result costs little to pickle and send.
 
-A worker that dies (a parser crash on hostile input) fails the pages it had in flight
-with a one-line error; the crawl goes on in the thread.
+Feed bodies go to the same workers once they run (`parse_feed`): feedparser is pure Python
+and costs about 5 ms of CPU for a 20-entry feed. A crawl that finds many changed feeds
+parsed every one of them in this process before the workers had pages to extract (the
+first second of bench/bench_collection.py's article cycle, with one core idle); from the
+`backlog`-th feed body on (or once pages start the pool), both cores parse. A few
+changed feeds, a routine poll, are parsed right here as before, with no pool to start.
+
+A worker that dies (a parser crash on hostile input) fails the pages and feeds it had in
+flight with a one-line error; the crawl goes on in the thread.
 """
 
 from __future__ import annotations
@@ -43,12 +51,14 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from crawler.extract import Extracted, decode_html, extract_article
+from crawler.feeds import ParsedFeed, parse_feed
 
 log = logging.getLogger("crawler")
 BACKLOG = 24  # pages waiting for extraction (more than one wave of downloads) before workers are worth starting
 IN_FLIGHT = 2  # pages sent to a worker at once: one it extracts, one waiting in its socket
 START_TIMEOUT = 60.0  # seconds for the pool to start and warm up (a cold fork server takes ~1 s)
 _HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing, which the worker side uses
+PAGE, FEED = "page", "feed"  # what a worker is asked to do: extract_article(*args) or parse_feed(*args)
 
 
 def default_processes(configured: int) -> int:
@@ -59,7 +69,8 @@ def default_processes(configured: int) -> int:
 def _serve(conn: Connection, crawler_pid: int) -> None:
     """A worker's life: warm up, say so with the CPU it took, then extract pages until EOF.
 
-    Each answer is (Extracted without markup or None, error or None, CPU seconds).
+    Each question is (PAGE or FEED, arguments); each answer is (Extracted without markup, or
+    ParsedFeed, or None; error or None; CPU seconds).
     """
     threading.Thread(target=_exit_with, args=(crawler_pid,), name="orphan-watch", daemon=True).start()
     import crawler.warmup  # noqa: F401  (imported, so warmed up, in the fork server already; here if it could not)
@@ -69,12 +80,12 @@ def _serve(conn: Connection, crawler_pid: int) -> None:
         return
     while True:
         try:
-            args = pickle.loads(conn.recv_bytes())
+            job, args = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
         started = time.process_time()
         try:
-            answer: tuple = (replace(extract_article(*args), html=""), None)
+            answer: tuple = (parse_feed(*args) if job == FEED else replace(extract_article(*args), html=""), None)
         except Exception as exc:  # the page's error, raised again in the crawler
             answer = (None, exc)
         try:
@@ -132,12 +143,14 @@ class ExtractionWorkers:
         self.start_timeout = start_timeout  # pages wait for a starting pool: never for ever
         self.pool_started = False  # whether this crawl needed worker processes (reported, tested)
         self.worker_cpu_seconds = 0.0  # CPU the worker processes spent, start-up included
+        self.answered = {PAGE: 0, FEED: 0}  # jobs the worker processes did (reported, tested)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="extract")
         self._workers: list[_Worker] = []
         self._ready: asyncio.Task | None = None
         self._queue: deque[tuple[bytes, asyncio.Future]] = deque()  # pickled arguments not yet sent
         self._waiting = 0
         self._expected = 0  # pages requested and not yet here: an estimate (a failed download is never subtracted)
+        self._feeds = 0  # feed bodies this crawl has had to parse
 
     @property
     def pool_ready(self) -> bool:
@@ -155,30 +168,53 @@ class ExtractionWorkers:
         self._start_if_needed()
 
     def _start_if_needed(self) -> None:
-        if not self.pool_started and self.processes > 1 and self._waiting + self._expected > self.backlog:
+        if not self.pool_started and self.processes > 1 and self._waiting + self._expected + self._feeds > self.backlog:
             self.pool_started = True
             self._ready = asyncio.get_running_loop().create_task(self._start_pool())
 
     async def extract(self, *args: Any) -> Extracted:
-        loop = asyncio.get_running_loop()
         self._waiting += 1
         self._expected = max(0, self._expected - 1)  # an expected page arrived (or a page nobody announced)
         try:
             self._start_if_needed()
-            if self._ready is not None and not self._ready.done():
-                await asyncio.wait([self._ready])  # workers starting: wait for them, not behind the thread
-            if self.pool_ready:
-                result = loop.create_future()
-                self._queue.append((pickle.dumps(args, pickle.HIGHEST_PROTOCOL), result))
-                self._pump()
-                extracted, error, cpu = await result
-                self.worker_cpu_seconds += cpu
-                if error is not None:
-                    raise error
+            if await self._pool_up():
+                extracted = await self._ask(PAGE, args)
                 return _with_markup(extracted, args[0], args[3] if len(args) > 3 else "")
-            return await loop.run_in_executor(self._thread, extract_article, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._thread, extract_article, *args)
         finally:
             self._waiting -= 1
+
+    async def parse_feed(self, body: bytes, url: str, headers: dict) -> ParsedFeed:
+        """`crawler.feeds.parse_feed` in a worker when the pool runs (or once this crawl has
+        parsed `backlog` feeds), else here; raises its FeedError either way."""
+        self._feeds += 1
+        self._start_if_needed()
+        if await self._pool_up():
+            return await self._ask(FEED, (body, url, headers))
+        return parse_feed(body, url, headers)
+
+    async def _pool_up(self) -> bool:
+        """Whether the workers take this job; while they start, jobs wait for them rather than
+        run in this process (or behind the thread) and hold the GIL for milliseconds at a time."""
+        if self._ready is not None and not self._ready.done():
+            await asyncio.wait([self._ready])
+        return self.pool_ready
+
+    async def _ask(self, job: str, args: tuple) -> Any:
+        """Queue one job for the workers and wait for its answer (its error is raised here)."""
+        result = asyncio.get_running_loop().create_future()
+        data = pickle.dumps((job, args), pickle.HIGHEST_PROTOCOL)
+        if job == FEED:  # a feed leads to pages: it goes before the pages already waiting
+            self._queue.appendleft((data, result))
+        else:
+            self._queue.append((data, result))
+        self._pump()
+        answer, error, cpu = await result
+        self.worker_cpu_seconds += cpu
+        self.answered[job] += 1
+        if error is not None:
+            raise error
+        return answer
 
     def _pump(self) -> None:
         """Send queued pages to the least busy workers, up to IN_FLIGHT each."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from scrapy.http import Response
 
-from crawler.feeds import FeedError, html_to_text, parse_feed, sanitize_fragment
+from crawler.feeds import FeedError, html_to_text, sanitize_fragment
 from crawler.gnews import is_aggregator_link
 from crawler.items import ArticleItem
 from crawler.spiders import crosscheck
@@ -37,7 +37,7 @@ class FeedHandler(KindHandler):
         if step != SOURCE:
             raise ValueError(f"unexpected step {step}")
         try:
-            feed = parse_feed(response.body, response.url, dict(response.headers))
+            feed = await self.state.extractor.parse_feed(response.body, response.url, dict(response.headers))
         except FeedError as exc:
             raise ValueError(str(exc)) from None
         run.feed_seconds = feed.hint_seconds

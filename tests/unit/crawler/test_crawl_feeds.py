@@ -211,3 +211,27 @@ def test_an_incomplete_run_keeps_no_validators_so_failed_pages_are_retried(db_pa
     assert len(first.articles_new) == 1 and len(first.errors) == 1  # /news/1 failed (after Scrapy's one retry)
     assert second.sources_ok == 1 and len(second.articles_new) == 1  # no If-None-Match sent: retried
     assert third.sources_not_modified == 1  # complete now: the ETag was kept
+
+
+def test_many_changed_feeds_are_parsed_by_the_workers_and_every_entry_is_stored(db_path: Path,
+                                                                                  topic: TopicConfig) -> None:
+    """Past the workers' backlog (24), feed bodies are parsed in the extraction processes; what
+    is stored is what parsing here would store: every entry of every feed, under its own link."""
+    feeds = 30
+
+    async def scenario():
+        async with Site() as site:
+            for f in range(feeds):
+                path = f"/news/{f}"
+                site.add(path, article_html(f"Feed {f}: lab accuses rival", [f"Item {f}.", *ON_TOPIC]))
+                site.add(f"/feed/{f}", rss([{"title": f"Feed {f}: lab accuses rival", "link": path}]),
+                         "application/rss+xml")
+            report = await crawl_once([source(site, f"/feed/{f}", name=f"feed {f}") for f in range(feeds)],
+                                      db_path, topic)
+            return site, report
+
+    site, report = asyncio.run(scenario())
+    assert report.errors == [] and report.sources_ok == feeds and len(report.articles_new) == feeds
+    assert report.worker_jobs["feed"] > 0  # the later feeds went to the worker processes
+    stored = sorted(r["canonical_url"] for r in rows(db_path, "select canonical_url from articles"))
+    assert stored == sorted(site.url(f"/news/{f}") for f in range(feeds))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from crawl_helpers import ON_TOPIC, article_html
 
 from crawler.extract import extract_article
@@ -153,3 +154,54 @@ def test_a_pool_that_is_not_ready_in_time_leaves_extraction_to_the_thread(caplog
     assert results == [extract_article(b, u, None, "text/html") for b, u in _pages()]
     assert workers.pool_started and not workers.pool_ready and workers.worker_pids == []
     assert "did not start: not ready within 0 s; extracting in one thread" in caplog.text
+
+
+FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xml:base="http://news.example/"><channel><title>Worker news</title><link>http://news.example/</link>
+<item><title>Lab accuses rival of distillation</title><link>stories/1</link><guid>stories/1</guid>
+<description>&lt;p&gt;A summary with &lt;b&gt;markup&lt;/b&gt;.&lt;/p&gt;</description>
+<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>
+<item><title>Second story</title><link>http://other.example/2</link><pubDate>Mon, 23 Nov 2026 09:00:00 GMT</pubDate></item>
+</channel></rss>"""
+FEED_HEADERS = {b"Content-Type": [b"application/rss+xml"]}
+NOT_A_FEED = b"<html><head><title>Moved</title></head><body><p>Nothing to see.</p></body></html>"
+
+
+def test_feeds_are_parsed_in_the_workers_as_this_process_would() -> None:
+    from crawler.feeds import FeedError, parse_feed
+
+    async def scenario():
+        workers = ExtractionWorkers(2, backlog=0)  # the first feed starts the pool and waits for it
+        try:
+            parsed = await workers.parse_feed(FEED, "http://news.example/rss", FEED_HEADERS)
+            try:
+                await workers.parse_feed(NOT_A_FEED, "http://news.example/rss", {b"Content-Type": [b"text/html"]})
+            except FeedError as exc:
+                error = str(exc)
+            return workers, parsed, error
+        finally:
+            await workers.close()
+
+    workers, parsed, error = asyncio.run(scenario())
+    assert workers.answered == {"page": 0, "feed": 2}  # both answered by a worker
+    assert parsed == parse_feed(FEED, "http://news.example/rss", FEED_HEADERS)
+    assert [e.link for e in parsed.entries] == ["http://news.example/stories/1", "http://other.example/2"]
+    with pytest.raises(FeedError) as inline:
+        parse_feed(NOT_A_FEED, "http://news.example/rss", {b"Content-Type": [b"text/html"]})
+    assert error == str(inline.value) == "not a feed (got text/html)"
+
+
+def test_many_changed_feeds_start_the_workers_a_few_do_not() -> None:
+    async def scenario():
+        workers = ExtractionWorkers(2, backlog=3)
+        try:
+            few = [await workers.parse_feed(FEED, "http://news.example/rss", FEED_HEADERS) for _ in range(3)]
+            after_few = workers.pool_started
+            more = await workers.parse_feed(FEED, "http://news.example/rss", FEED_HEADERS)
+            return few, after_few, more, workers.answered
+        finally:
+            await workers.close()
+
+    few, started_after_few, more, answered = asyncio.run(scenario())
+    assert not started_after_few  # parsed here: no pool for a routine poll's few feeds
+    assert answered == {"page": 0, "feed": 1} and more == few[0]
