@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import extract_domain, normalize_url
@@ -68,6 +69,7 @@ def is_amp(url: str) -> bool:
     return "amp" in query or query.get("outputtype") == "amp"
 
 
+@lru_cache(maxsize=8192)  # a crawl asks for an entry's key two or three times (seen check, request, storage)
 def canonical_url(url: str, base: str | None = None) -> str:
     """Normalise `url` (resolved against `base`) into the form used for identity.
 

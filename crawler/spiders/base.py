@@ -32,11 +32,6 @@ from storage.sources import body_hash, fetch_state, schedule_state, seen_record,
 SOURCE = "source"  # step name of a source's own fetch (feed, sitemap, listing, first API page)
 PAGE = "page"  # step name of an article page
 SKIP_VERDICTS = ("stored", "off_topic")
-# Scrapy downloads higher priorities first (among one site's waiting requests, since the
-# scheduler picks the least busy site first): the article pages a listing names come before
-# the listing's follow-ups (next API page, child sitemap, the news-sitemap cross-check), so
-# the articles known to be new arrive first and the extraction workers start early.
-SOURCE_PRIORITY, PAGE_PRIORITY = 10, 20
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
 HINT_HEADERS = ("cache-control", "expires", "date", "retry-after")
 log = logging.getLogger("crawler")
@@ -109,7 +104,7 @@ class SourcesSpider(scrapy.Spider):
             if run.modified_sent:
                 headers["If-Modified-Since"] = run.modified_sent
         meta = {"handle_httpstatus_list": [304], **(meta or {})}
-        return self._request(run, url, SOURCE, headers=headers, meta=meta, priority=SOURCE_PRIORITY, **kw)
+        return self._request(run, url, SOURCE, headers=headers, meta=meta, priority=10, **kw)
 
     def follow(self, run: SourceRun, url: str, step: str, **kw: Any) -> Request | None:
         """A further request of this source (next API page, child sitemap); not deduplicated."""
@@ -152,8 +147,7 @@ class SourcesSpider(scrapy.Spider):
         """An article page; its callback extracts the article and yields an ArticleItem."""
         gkey = guid_key(run.source.id, entry.guid) if entry is not None else ""
         self.state.extractor.expect()
-        return self._request(run, url, PAGE, entry=entry, seen_key=key, aliases=(url,), guid_key=gkey,
-                             priority=PAGE_PRIORITY)
+        return self._request(run, url, PAGE, entry=entry, seen_key=key, aliases=(url,), guid_key=gkey)
 
     def headline_item(self, run: SourceRun, key: str, entry: Entry) -> ArticleItem:
         """An aggregator item stored from its title and summary (crawler/headlines.py)."""
