@@ -25,8 +25,8 @@ again (microseconds), so a result costs little to pickle and send.
 Feed bodies go to the same workers once they run (`parse_feed`): feedparser is pure Python
 and costs about 5 ms of CPU for a 20-entry feed. A crawl that finds many changed feeds
 parsed every one of them in this process before the workers had pages to extract (the
-first second of bench/bench_collection.py's article cycle, with one core idle); from the
-`backlog`-th feed body on (or once pages start the pool), both cores parse. A few
+first second of bench/bench_collection.py's article cycle, with one core idle); after the
+first `backlog` feed bodies (or once pages start the pool), both cores parse. A few
 changed feeds, a routine poll, are parsed right here as before, with no pool to start.
 
 A worker that dies (a parser crash on hostile input) fails the pages and feeds it had in
