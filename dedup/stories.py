@@ -65,6 +65,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -83,6 +84,7 @@ HEADLINE_COVERAGE = 0.7  # of 3 headline names, all 3 must be there; of 4, 3
 HEADLINE_EXEMPT = 0.4
 GUARD_MAX_MEMBERS = 2  # the cold-start headline guard: stories this small ...
 GUARD_MAX_DOCS = 200  # ... while the stream has fewer articles than this
+_NONE: dict[str, float] = {}  # the posting of a term no story holds
 
 
 @dataclass(slots=True)
@@ -143,7 +145,7 @@ class StoryIndex:
 
     def _query(self, ids: np.ndarray, w: np.ndarray) -> np.ndarray:
         v = w * self.idf(ids)
-        return v / (np.linalg.norm(v) or 1.0)
+        return v / (math.sqrt(v.dot(v)) or 1.0)  # np.linalg.norm's own sum for a vector, without its checks
 
     # -- matching -----------------------------------------------------------------------------
     def _concat(self, story: Story) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -179,19 +181,19 @@ class StoryIndex:
         return float(sims.mean()) if len(sims) else 0.0
 
     def candidates(self, ids: np.ndarray, q: np.ndarray, when: float) -> list[str]:
-        counts: dict[str, int] = defaultdict(int)
-        top = ids[np.argsort(-q)[: self.top_terms]]
-        for term in top.tolist():
-            posting = self._postings.get(term)
-            if not posting:
-                continue
-            for story_id, seen in posting.items():
-                if abs(when - seen) <= self.window:
-                    counts[story_id] += 1
+        """Open stories sharing the most of the query's heaviest terms (most first, then by id)."""
+        window, postings = self.window, self._postings
+        top = ids[np.argsort(-q)[: self.top_terms]].tolist()
+        # Counted in Counter's C loop, in first-seen order (as a dict loop would).
+        counts = Counter(story_id for term in top for story_id, seen in postings.get(term, _NONE).items()
+                         if abs(when - seen) <= window)
         if len(counts) <= self.max_candidates:  # all of them (`score` orders its answer itself)
             return list(counts)
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [s for s, _ in ranked[: self.max_candidates]]
+        # By id, then stably by count, most first: the order of the key (-count, id), with no
+        # Python call per key.
+        ranked = sorted(counts)
+        ranked.sort(key=counts.__getitem__, reverse=True)
+        return ranked[: self.max_candidates]
 
     def best(self, terms: dict[str, float], when: float, exclude: str = "", own_script_names: bool = False,
              vec: Vector | None = None) -> StoryMatch | None:
@@ -232,12 +234,14 @@ class StoryIndex:
         q = self._query(ids, w)
         kept: list[str] = []
         parts = []
+        stories, window = self.stories, self.window
         for story_id in self.candidates(ids, q, when):
-            story = self.stories.get(story_id)
-            if story is None or story_id == exclude or not story.vecs or not self._open(story, when):
+            story = stories.get(story_id)
+            if (story is None or story_id == exclude or not story.vecs
+                    or not story.first - window <= when <= story.last + window):  # `_open`, inlined
                 continue
             kept.append(story_id)
-            parts.append(self._concat(story))
+            parts.append(story._cat if story._cat is not None else self._concat(story))
         if not kept:
             return []
         # All candidates' recent members in one pass: per-member cosines under today's IDF,
@@ -255,7 +259,8 @@ class StoryIndex:
         sims = dots / np.where(norms > 0, norms, 1.0)
         means = np.add.reduceat(sims, np.concatenate(([0], np.cumsum(members)[:-1]))) / members
         out = list(zip(kept, means.tolist(), strict=True))
-        out.sort(key=lambda kv: (-kv[1], kv[0]))
+        out.sort(key=itemgetter(0))  # by id, then stably by similarity, best first: the order
+        out.sort(key=itemgetter(1), reverse=True)  # of the key (-similarity, id)
         return out
 
     def shared_terms(self, terms: dict[str, float], story_id: str, limit: int = 8) -> tuple[str, ...]:
@@ -332,11 +337,18 @@ class StoryIndex:
         horizon = now - self.window - DAY
         for story_id in [sid for sid, story in self.stories.items() if story.last < horizon]:
             del self.stories[story_id]
-        for term in [t for t, posting in self._postings.items() if all(seen < horizon for seen in posting.values())]:
+        # One pass over the postings (it runs every few thousand steps over all of them): a
+        # term whose stories are all stale goes, the others lose their stale stories.
+        emptied = []
+        for term, posting in self._postings.items():
+            stale = [sid for sid, seen in posting.items() if seen < horizon]
+            if len(stale) == len(posting):
+                emptied.append(term)
+            else:
+                for story_id in stale:
+                    del posting[story_id]
+        for term in emptied:
             del self._postings[term]
-        for posting in self._postings.values():
-            for story_id in [sid for sid, seen in posting.items() if seen < horizon]:
-                del posting[story_id]
 
     def drop_if_empty(self, story_id: str) -> bool:
         story = self.stories.get(story_id)
