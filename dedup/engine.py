@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 REHOME_ROUNDS = 3
 PRUNE_EVERY = 2000  # steps (or a day of stream time) between story prunes (closed stories are forgotten)
 UNCASED_LANGS = frozenset({"cjk", "zh", "ja", "ko"})  # scripts that write names their own way
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) builds this encoder on every call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class DedupEngine:
@@ -304,17 +306,19 @@ class DedupEngine:
     def _elect(self, group: str) -> set[str]:
         """Re-elect the group's original and recompute relations; returns members that changed."""
         members = self.state.members(group)
-        election: Election = elect_original([self._member(m) for m in members])
+        built = [self._member(m) for m in members]
+        facts = dict(zip(members, built, strict=True))  # built once for the election and the relations
+        election: Election = elect_original(built)
         original = election.original
         self._last_election = election
         changed = set()
-        origin = self._member(original)
+        origin = facts[original]
         for m in members:
             place = self.state.place(m)
             if m == original:
                 relation = "original"
             else:
-                relation = relation_of(self._member(m), origin, self.evidence.between(m, original), self.settings)
+                relation = relation_of(facts[m], origin, self.evidence.between(m, original), self.settings)
             if (place.relation, place.original, place.group) != (relation, original, group) or not place.relation:
                 changed.add(m)
             place.relation, place.original = relation, original
@@ -349,7 +353,7 @@ class DedupEngine:
                     story=place.story,
                     original=place.original,
                     score=round(float(score), 4),
-                    evidence=json.dumps(evidence, ensure_ascii=False, separators=(",", ":")),
+                    evidence=_JSON.encode(evidence),
                 )
             )
         return out

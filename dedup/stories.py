@@ -133,6 +133,7 @@ class StoryIndex:
         self._postings: dict[int, dict[str, float]] = defaultdict(dict)  # term id -> story -> last seen
         self._dense = np.zeros(VOCAB_BUCKETS, dtype=np.float64)  # scratch for one query vector
         self.terms = TermIds()
+        self._top: tuple[np.ndarray, np.ndarray, int, list[int]] | None = None  # see `_top_terms`
 
     # -- statistics ---------------------------------------------------------------------------
     def observe(self, vec: Vector) -> None:
@@ -180,10 +181,25 @@ class StoryIndex:
         _, sims = self._member_sims(story, ids, self._query(ids, w))
         return float(sims.mean()) if len(sims) else 0.0
 
-    def candidates(self, ids: np.ndarray, q: np.ndarray, when: float) -> list[str]:
-        """Open stories sharing the most of the query's heaviest terms (most first, then by id)."""
-        window, postings = self.window, self._postings
+    def _top_terms(self, ids: np.ndarray, w: np.ndarray, q: np.ndarray | None = None) -> list[int]:
+        """The vector's `top_terms` heaviest term ids under today's IDF. Kept for the last
+        vector while the IDF stands (it changes only in `observe`): a step scores the new
+        article's vector and then posts the same vector in its story."""
+        last = self._top
+        if last is not None and last[0] is ids and last[1] is w and last[2] == self.docs:
+            return last[3]
+        if q is None:
+            q = self._query(ids, w)
         top = ids[np.argsort(-q)[: self.top_terms]].tolist()
+        self._top = (ids, w, self.docs, top)
+        return top
+
+    def candidates(self, ids: np.ndarray, q: np.ndarray, when: float, top: list[int] | None = None) -> list[str]:
+        """Open stories sharing the most of the query's heaviest terms (most first, then by id);
+        `top` is those terms when the caller has them (`_top_terms`)."""
+        window, postings = self.window, self._postings
+        if top is None:
+            top = ids[np.argsort(-q)[: self.top_terms]].tolist()
         # Counted in Counter's C loop, in first-seen order (as a dict loop would).
         counts = Counter(story_id for term in top for story_id, seen in postings.get(term, _NONE).items()
                          if abs(when - seen) <= window)
@@ -235,7 +251,7 @@ class StoryIndex:
         kept: list[str] = []
         parts = []
         stories, window = self.stories, self.window
-        for story_id in self.candidates(ids, q, when):
+        for story_id in self.candidates(ids, q, when, self._top_terms(ids, w, q)):
             story = stories.get(story_id)
             if (story is None or story_id == exclude or not story.vecs
                     or not story.first - window <= when <= story.last + window):  # `_open`, inlined
@@ -296,9 +312,10 @@ class StoryIndex:
             story.vecs[article_id] = (ids, w)
             story.seen[article_id] = when
             story._cat = None
-            q = self._query(ids, w)
-            for term in ids[np.argsort(-q)[: self.top_terms]].tolist():
-                self._postings[term][story_id] = max(story.last, self._postings[term].get(story_id, when))
+            postings, last = self._postings, story.last
+            for term in self._top_terms(ids, w):
+                posting = postings[term]
+                posting[story_id] = max(last, posting.get(story_id, when))
         return story
 
     def remove_member(self, story_id: str, article_id: str) -> None:
@@ -325,9 +342,10 @@ class StoryIndex:
             b.seen[article_id] = when
             b.weight += 1
             b._cat = None
-            q = self._query(*vec)
-            for term in vec[0][np.argsort(-q)[: self.top_terms]].tolist():
-                self._postings[term][dst] = max(b.last, self._postings[term].get(dst, when))
+            postings, last = self._postings, b.last
+            for term in self._top_terms(*vec):
+                posting = postings[term]
+                posting[dst] = max(last, posting.get(dst, when))
 
     def prune(self, now: float) -> None:
         """Forget stories closed for a day (no article within the window can meet them any

@@ -133,3 +133,16 @@ def test_candidates_count_terms_shared_within_the_window():
     assert got == ["s-a", "s-b"] or got == ["s-b", "s-a"]
     idx.max_candidates = 1  # the most shared terms first
     assert idx.candidates(ids, idx._query(ids, w), T0 + 1 * day) == ["s-a"]
+
+
+def test_top_terms_follow_the_idf():
+    """The heaviest terms of a vector are kept between calls only while the IDF stands."""
+    idx = index(top_terms=1)
+    ids, w = idx.terms.vector({"alpha": 1.0, "beta": 1.0})
+    name = {int(idx.terms.vector({t: 1.0})[0][0]): t for t in ("alpha", "beta")}
+    first = idx._top_terms(ids, w)
+    assert idx._top_terms(ids, w) is first
+    for _ in range(5):  # the chosen term becomes common, so the other one weighs more
+        idx.observe(idx.terms.vector({name[first[0]]: 1.0}))
+    again = idx._top_terms(ids, w)
+    assert len(again) == 1 and again != first
