@@ -24,6 +24,7 @@ scipy) and the same candidates:
 from __future__ import annotations
 
 from bisect import bisect_left
+from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,6 +39,31 @@ BLOCK = 1 << 16  # signature rows per block (32 MB)
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
                 dtype=np.uint64)
+
+
+@cache
+def _band_base(b: int) -> np.ndarray:
+    """Each band's number, mixed: the start of its key, for the whole's bands then the lead's."""
+    return np.tile(np.arange(1, b + 1, dtype=np.uint64) * _MIX[0], 2)
+
+
+def band_keys(whole: np.ndarray, lead: np.ndarray, b: int, r: int) -> np.ndarray:
+    """Sorted distinct band keys of both signatures for `b` bands of `r` rows (mixed as in
+    `MemoryLSHIndex.add_many`). In place on one array, and sort + neighbour test rather than
+    `np.unique`, whose fixed overhead was most of this call. A pure function of the
+    signatures, so `dedup.prepare` computes it ahead (`MemoryLSHIndex.prime`)."""
+    n = b * r
+    both = np.concatenate((whole[:n], lead[:n])).astype(np.uint64, copy=False).reshape(2 * b, r)
+    keys = _band_base(b) ^ both[:, 0]
+    keys *= _MIX[1 % len(_MIX)]  # uint64 arithmetic wraps
+    for j in range(1, r):
+        keys ^= both[:, j]
+        keys *= _MIX[(j + 1) % len(_MIX)]
+    keys.sort()
+    distinct = np.empty(len(keys), dtype=bool)
+    distinct[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
+    return keys[distinct]
 
 
 class CopyIndex(Protocol):
@@ -99,8 +125,6 @@ class MemoryLSHIndex:
 
     def __init__(self, threshold: float, min_estimate: float = 0.0) -> None:
         self.b, self.r = optimal_banding(threshold, NUM_PERM)
-        # Each band's number, mixed: the start of its key, for the whole's bands then the lead's.
-        self._band_base = np.tile(np.arange(1, self.b + 1, dtype=np.uint64) * _MIX[0], 2)
         self.min_estimate = min_estimate  # LSH bands let through pairs far below the threshold
         self._sig = _Signatures()
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, rows), oldest and largest first
@@ -115,21 +139,13 @@ class MemoryLSHIndex:
         return article_id in self._sig.rows
 
     def _band_keys(self, whole: np.ndarray, lead: np.ndarray) -> np.ndarray:
-        """Sorted distinct band keys of both signatures (whole's bands, then lead's, mixed as
-        in `add_many`). In place on one array, and sort + neighbour test rather than
-        `np.unique`, whose fixed overhead was most of this call."""
-        n = self.b * self.r
-        both = np.concatenate((whole[:n], lead[:n])).astype(np.uint64, copy=False).reshape(2 * self.b, self.r)
-        keys = self._band_base ^ both[:, 0]
-        keys *= _MIX[1 % len(_MIX)]  # uint64 arithmetic wraps
-        for j in range(1, self.r):
-            keys ^= both[:, j]
-            keys *= _MIX[(j + 1) % len(_MIX)]
-        keys.sort()
-        distinct = np.empty(len(keys), dtype=bool)
-        distinct[:1] = True
-        np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
-        return keys[distinct]
+        return band_keys(whole, lead, self.b, self.r)
+
+    def prime(self, whole: np.ndarray, lead: np.ndarray, keys: np.ndarray, banding: tuple[int, int]) -> None:
+        """Band keys of these signatures computed ahead (`dedup.prepare`, in a worker process),
+        used by the next `query` and `add` of the same arrays when made for this banding."""
+        if banding == (self.b, self.r):
+            self._last = (whole, lead, keys)
 
     def _keys_of(self, whole: np.ndarray, lead: np.ndarray) -> np.ndarray:
         """Band keys, reused when `add` follows a `query` with the same signatures (one step)."""
