@@ -35,7 +35,7 @@ from dedup.copies import CopyEvidence, Election, Member, elect_original, relatio
 from dedup.evidence import EvidenceCache
 from dedup.index import CopyIndex, MemoryLSHIndex
 from dedup.matching import CopyMatcher
-from dedup.prepare import Prepared, prepare
+from dedup.prepare import Prepared, header_of, prepare
 from dedup.settings import DedupSettings
 from dedup.state import ArticleState, Placed, compact
 from dedup.stories import MOVE_CANDIDATE_MIN, StoryIndex
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 REHOME_ROUNDS = 3
 PRUNE_EVERY = 2000  # steps (or a day of stream time) between story prunes (closed stories are forgotten)
 UNCASED_LANGS = frozenset({"cjk", "zh", "ja", "ko"})  # scripts that write names their own way
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")) builds this encoder on every call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class DedupEngine:
@@ -137,24 +139,19 @@ class DedupEngine:
         has_anchors = bool(features.copy_features)
         if not has_anchors and state.is_placed(article.id):  # placed, but never indexed
             return []
-        canonical = ready.canonical_link or article.canonical_url or article.url
-        when = (article.published or article.fetched).timestamp()
-        header = compact(Header(
-            url=article.url,
-            canonical=canonical,
-            labels=ready.labels_for(article),
-            credits=tuple(features.credits),
-            source=article.source,
-            published=when,
-            n_words=features.n_words,
-            lang=features.lang,
-            title_names=tuple(features.title_names),
-        ))
+        made = header_of(article, ready)
+        blob = ready.blob if ready.blob is not None and ready.header == made else None  # encoded ahead
+        header = compact(made)
+        when = header.published
         self.evidence.keep(article.id, features)
         state.add(article.id, header)  # visible to evidence and election during this step
         self._current_article = article.id
         self._step_moves: dict[str, dict] = {}
 
+        if ready.band_keys is not None and whole is not None and lead is not None:
+            prime = getattr(self.index, "prime", None)  # MemoryLSHIndex: keys computed ahead
+            if prime is not None:
+                prime(whole, lead, ready.band_keys, ready.banding)
         matches = self.matcher.matches(article.id, header, features, whole, lead)
         terms = features.terms
         vec = ready.vec
@@ -205,7 +202,9 @@ class DedupEngine:
 
         changed = self._elect(group) | moved
         assignments = self._assignments(changed | {article.id}, article.id, matches, story_info)
-        save_dedup_step(self.db, [(article.id, encode(header, whole, lead, vec))], assignments, now)
+        if blob is None:
+            blob = encode(header, whole, lead, vec)
+        save_dedup_step(self.db, [(article.id, blob)], assignments, now)
         if old_groups or old_stories:
             delete_empty_groups(self.db, old_groups, old_stories)
         if whole is not None and lead is not None:
@@ -304,17 +303,19 @@ class DedupEngine:
     def _elect(self, group: str) -> set[str]:
         """Re-elect the group's original and recompute relations; returns members that changed."""
         members = self.state.members(group)
-        election: Election = elect_original([self._member(m) for m in members])
+        built = [self._member(m) for m in members]
+        facts = dict(zip(members, built, strict=True))  # built once for the election and the relations
+        election: Election = elect_original(built)
         original = election.original
         self._last_election = election
         changed = set()
-        origin = self._member(original)
+        origin = facts[original]
         for m in members:
             place = self.state.place(m)
             if m == original:
                 relation = "original"
             else:
-                relation = relation_of(self._member(m), origin, self.evidence.between(m, original), self.settings)
+                relation = relation_of(facts[m], origin, self.evidence.between(m, original), self.settings)
             if (place.relation, place.original, place.group) != (relation, original, group) or not place.relation:
                 changed.add(m)
             place.relation, place.original = relation, original
@@ -349,7 +350,7 @@ class DedupEngine:
                     story=place.story,
                     original=place.original,
                     score=round(float(score), 4),
-                    evidence=json.dumps(evidence, ensure_ascii=False, separators=(",", ":")),
+                    evidence=_JSON.encode(evidence),
                 )
             )
         return out

@@ -23,6 +23,8 @@ scipy) and the same candidates:
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +39,31 @@ BLOCK = 1 << 16  # signature rows per block (32 MB)
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
                 dtype=np.uint64)
+
+
+@cache
+def _band_base(b: int) -> np.ndarray:
+    """Each band's number, mixed: the start of its key, for the whole's bands then the lead's."""
+    return np.tile(np.arange(1, b + 1, dtype=np.uint64) * _MIX[0], 2)
+
+
+def band_keys(whole: np.ndarray, lead: np.ndarray, b: int, r: int) -> np.ndarray:
+    """Sorted distinct band keys of both signatures for `b` bands of `r` rows (mixed as in
+    `MemoryLSHIndex.add_many`). In place on one array, and sort + neighbour test rather than
+    `np.unique`, whose fixed overhead was most of this call. A pure function of the
+    signatures, so `dedup.prepare` computes it ahead (`MemoryLSHIndex.prime`)."""
+    n = b * r
+    both = np.concatenate((whole[:n], lead[:n])).astype(np.uint64, copy=False).reshape(2 * b, r)
+    keys = _band_base(b) ^ both[:, 0]
+    keys *= _MIX[1 % len(_MIX)]  # uint64 arithmetic wraps
+    for j in range(1, r):
+        keys ^= both[:, j]
+        keys *= _MIX[(j + 1) % len(_MIX)]
+    keys.sort()
+    distinct = np.empty(len(keys), dtype=bool)
+    distinct[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
+    return keys[distinct]
 
 
 class CopyIndex(Protocol):
@@ -72,12 +99,22 @@ class _Signatures:
 
     def rank(self, rows: list[int], whole: np.ndarray, lead: np.ndarray, min_estimate: float,
              limit: int) -> list[tuple[str, float]]:
-        """Best estimated Jaccard over the whole/lead pairings, at least `min_estimate`."""
+        """Best estimated Jaccard over the whole/lead pairings, at least `min_estimate`.
+        `rows` are sorted, so the rows of one block are one slice of them."""
         if not rows:
             return []
-        sigs = np.stack([self.blocks[r // BLOCK][r % BLOCK] for r in rows])  # n x 2 x NUM_PERM
-        q = np.stack([whole, lead]).astype(np.uint32)
-        score = (sigs[:, :, None, :] == q[None, None, :, :]).mean(axis=3).max(axis=(1, 2))
+        at = np.array(rows, dtype=np.int64)
+        first, last = rows[0] // BLOCK, rows[-1] // BLOCK
+        if first == last:
+            sigs = self.blocks[first][at - first * BLOCK]  # n x 2 x NUM_PERM
+        else:
+            cuts = [0, *(bisect_left(rows, b * BLOCK) for b in range(first + 1, last + 1)), len(rows)]
+            sigs = np.concatenate([self.blocks[b][at[cuts[k]:cuts[k + 1]] - b * BLOCK]
+                                   for k, b in enumerate(range(first, last + 1))])
+        q = np.array((whole, lead), dtype=np.uint32)
+        # An exact count over the length: the same doubles as `.mean` (cheaper, no float sum).
+        same = (sigs[:, :, None, :] == q[None, None, :, :]).sum(axis=3).max(axis=(1, 2))
+        score = same / sigs.shape[-1]
         ranked = [(self.ids[r], float(sc)) for r, sc in zip(rows, score.tolist(), strict=True) if sc >= min_estimate]
         ranked.sort(key=lambda kv: (-kv[1], kv[0]))
         return ranked[:limit]
@@ -102,11 +139,13 @@ class MemoryLSHIndex:
         return article_id in self._sig.rows
 
     def _band_keys(self, whole: np.ndarray, lead: np.ndarray) -> np.ndarray:
-        both = np.stack([whole, lead]).astype(np.uint64)[:, : self.b * self.r].reshape(2, self.b, self.r)
-        keys = np.arange(1, self.b + 1, dtype=np.uint64)[None, :] * _MIX[0]
-        for j in range(self.r):
-            keys = (keys ^ both[:, :, j]) * _MIX[(j + 1) % len(_MIX)]  # uint64 arithmetic wraps
-        return np.unique(keys.ravel())
+        return band_keys(whole, lead, self.b, self.r)
+
+    def prime(self, whole: np.ndarray, lead: np.ndarray, keys: np.ndarray, banding: tuple[int, int]) -> None:
+        """Band keys of these signatures computed ahead (`dedup.prepare`, in a worker process),
+        used by the next `query` and `add` of the same arrays when made for this banding."""
+        if banding == (self.b, self.r):
+            self._last = (whole, lead, keys)
 
     def _keys_of(self, whole: np.ndarray, lead: np.ndarray) -> np.ndarray:
         """Band keys, reused when `add` follows a `query` with the same signatures (one step)."""
@@ -171,17 +210,15 @@ class MemoryLSHIndex:
         for run_keys, run_rows in self._runs:
             if not len(run_keys):
                 continue
-            lo = np.searchsorted(run_keys, keys, side="left")
-            hit = np.flatnonzero(run_keys[np.minimum(lo, len(run_keys) - 1)] == keys)  # most keys miss
-            if len(hit):
-                hi = np.searchsorted(run_keys, keys[hit], side="right")
+            lo = run_keys.searchsorted(keys, side="left")
+            hit = (run_keys.take(lo, mode="clip") == keys).nonzero()[0]  # most keys miss
+            if len(hit):  # a hitting run has one or two ranges: a loop beats index arithmetic
+                hi = run_keys.searchsorted(keys[hit], side="right")
                 for i, end in zip(lo[hit].tolist(), hi.tolist(), strict=True):
                     found.update(run_rows[i:end].tolist())
-        get = self._buffer.get
-        for key in keys.tolist():
-            rows = get(key)
-            if rows:
-                found.update(rows)
+        buffer = self._buffer
+        for key in buffer.keys() & keys.tolist():
+            found.update(buffer[key])
         return self._sig.rank(sorted(found), whole, lead, self.min_estimate, limit)
 
 

@@ -65,6 +65,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -83,6 +84,7 @@ HEADLINE_COVERAGE = 0.7  # of 3 headline names, all 3 must be there; of 4, 3
 HEADLINE_EXEMPT = 0.4
 GUARD_MAX_MEMBERS = 2  # the cold-start headline guard: stories this small ...
 GUARD_MAX_DOCS = 200  # ... while the stream has fewer articles than this
+_NONE: dict[str, float] = {}  # the posting of a term no story holds
 
 
 @dataclass(slots=True)
@@ -131,6 +133,7 @@ class StoryIndex:
         self._postings: dict[int, dict[str, float]] = defaultdict(dict)  # term id -> story -> last seen
         self._dense = np.zeros(VOCAB_BUCKETS, dtype=np.float64)  # scratch for one query vector
         self.terms = TermIds()
+        self._top: tuple[np.ndarray, np.ndarray, int, list[int]] | None = None  # see `_top_terms`
 
     # -- statistics ---------------------------------------------------------------------------
     def observe(self, vec: Vector) -> None:
@@ -143,7 +146,7 @@ class StoryIndex:
 
     def _query(self, ids: np.ndarray, w: np.ndarray) -> np.ndarray:
         v = w * self.idf(ids)
-        return v / (np.linalg.norm(v) or 1.0)
+        return v / (math.sqrt(v.dot(v)) or 1.0)  # np.linalg.norm's own sum for a vector, without its checks
 
     # -- matching -----------------------------------------------------------------------------
     def _concat(self, story: Story) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -178,20 +181,35 @@ class StoryIndex:
         _, sims = self._member_sims(story, ids, self._query(ids, w))
         return float(sims.mean()) if len(sims) else 0.0
 
-    def candidates(self, ids: np.ndarray, q: np.ndarray, when: float) -> list[str]:
-        counts: dict[str, int] = defaultdict(int)
-        top = ids[np.argsort(-q)[: self.top_terms]]
-        for term in top.tolist():
-            posting = self._postings.get(term)
-            if not posting:
-                continue
-            for story_id, seen in posting.items():
-                if abs(when - seen) <= self.window:
-                    counts[story_id] += 1
+    def _top_terms(self, ids: np.ndarray, w: np.ndarray, q: np.ndarray | None = None) -> list[int]:
+        """The vector's `top_terms` heaviest term ids under today's IDF. Kept for the last
+        vector while the IDF stands (it changes only in `observe`): a step scores the new
+        article's vector and then posts the same vector in its story."""
+        last = self._top
+        if last is not None and last[0] is ids and last[1] is w and last[2] == self.docs:
+            return last[3]
+        if q is None:
+            q = self._query(ids, w)
+        top = ids[np.argsort(-q)[: self.top_terms]].tolist()
+        self._top = (ids, w, self.docs, top)
+        return top
+
+    def candidates(self, ids: np.ndarray, q: np.ndarray, when: float, top: list[int] | None = None) -> list[str]:
+        """Open stories sharing the most of the query's heaviest terms (most first, then by id);
+        `top` is those terms when the caller has them (`_top_terms`)."""
+        window, postings = self.window, self._postings
+        if top is None:
+            top = ids[np.argsort(-q)[: self.top_terms]].tolist()
+        # Counted in Counter's C loop, in first-seen order (as a dict loop would).
+        counts = Counter(story_id for term in top for story_id, seen in postings.get(term, _NONE).items()
+                         if abs(when - seen) <= window)
         if len(counts) <= self.max_candidates:  # all of them (`score` orders its answer itself)
             return list(counts)
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [s for s, _ in ranked[: self.max_candidates]]
+        # By id, then stably by count, most first: the order of the key (-count, id), with no
+        # Python call per key.
+        ranked = sorted(counts)
+        ranked.sort(key=counts.__getitem__, reverse=True)
+        return ranked[: self.max_candidates]
 
     def best(self, terms: dict[str, float], when: float, exclude: str = "", own_script_names: bool = False,
              vec: Vector | None = None) -> StoryMatch | None:
@@ -232,12 +250,14 @@ class StoryIndex:
         q = self._query(ids, w)
         kept: list[str] = []
         parts = []
-        for story_id in self.candidates(ids, q, when):
-            story = self.stories.get(story_id)
-            if story is None or story_id == exclude or not story.vecs or not self._open(story, when):
+        stories, window = self.stories, self.window
+        for story_id in self.candidates(ids, q, when, self._top_terms(ids, w, q)):
+            story = stories.get(story_id)
+            if (story is None or story_id == exclude or not story.vecs
+                    or not story.first - window <= when <= story.last + window):  # `_open`, inlined
                 continue
             kept.append(story_id)
-            parts.append(self._concat(story))
+            parts.append(story._cat if story._cat is not None else self._concat(story))
         if not kept:
             return []
         # All candidates' recent members in one pass: per-member cosines under today's IDF,
@@ -255,7 +275,8 @@ class StoryIndex:
         sims = dots / np.where(norms > 0, norms, 1.0)
         means = np.add.reduceat(sims, np.concatenate(([0], np.cumsum(members)[:-1]))) / members
         out = list(zip(kept, means.tolist(), strict=True))
-        out.sort(key=lambda kv: (-kv[1], kv[0]))
+        out.sort(key=itemgetter(0))  # by id, then stably by similarity, best first: the order
+        out.sort(key=itemgetter(1), reverse=True)  # of the key (-similarity, id)
         return out
 
     def shared_terms(self, terms: dict[str, float], story_id: str, limit: int = 8) -> tuple[str, ...]:
@@ -291,9 +312,10 @@ class StoryIndex:
             story.vecs[article_id] = (ids, w)
             story.seen[article_id] = when
             story._cat = None
-            q = self._query(ids, w)
-            for term in ids[np.argsort(-q)[: self.top_terms]].tolist():
-                self._postings[term][story_id] = max(story.last, self._postings[term].get(story_id, when))
+            postings, last = self._postings, story.last
+            for term in self._top_terms(ids, w):
+                posting = postings[term]
+                posting[story_id] = max(last, posting.get(story_id, when))
         return story
 
     def remove_member(self, story_id: str, article_id: str) -> None:
@@ -320,9 +342,10 @@ class StoryIndex:
             b.seen[article_id] = when
             b.weight += 1
             b._cat = None
-            q = self._query(*vec)
-            for term in vec[0][np.argsort(-q)[: self.top_terms]].tolist():
-                self._postings[term][dst] = max(b.last, self._postings[term].get(dst, when))
+            postings, last = self._postings, b.last
+            for term in self._top_terms(*vec):
+                posting = postings[term]
+                posting[dst] = max(last, posting.get(dst, when))
 
     def prune(self, now: float) -> None:
         """Forget stories closed for a day (no article within the window can meet them any
@@ -332,11 +355,18 @@ class StoryIndex:
         horizon = now - self.window - DAY
         for story_id in [sid for sid, story in self.stories.items() if story.last < horizon]:
             del self.stories[story_id]
-        for term in [t for t, posting in self._postings.items() if all(seen < horizon for seen in posting.values())]:
+        # One pass over the postings (it runs every few thousand steps over all of them): a
+        # term whose stories are all stale goes, the others lose their stale stories.
+        emptied = []
+        for term, posting in self._postings.items():
+            stale = [sid for sid, seen in posting.items() if seen < horizon]
+            if len(stale) == len(posting):
+                emptied.append(term)
+            else:
+                for story_id in stale:
+                    del posting[story_id]
+        for term in emptied:
             del self._postings[term]
-        for posting in self._postings.values():
-            for story_id in [sid for sid, seen in posting.items() if seen < horizon]:
-                del posting[story_id]
 
     def drop_if_empty(self, story_id: str) -> bool:
         story = self.stories.get(story_id)

@@ -50,3 +50,29 @@ def test_daemon_and_engine_do_not_load_scipy():
     ])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_rank_reads_rows_across_signature_blocks(monkeypatch):
+    """Signatures live in fixed-size blocks; ranking rows spread over several blocks (and
+    skipping one) gives each row its own estimate, best first, ties by id."""
+    monkeypatch.setattr(ix, "BLOCK", 4)
+    rng = np.random.default_rng(3)
+    sig = ix._Signatures()
+    base = rng.integers(0, 1 << 32, ix.NUM_PERM, dtype=np.uint64)
+    stored = []
+    for i in range(14):
+        whole = base.copy()
+        whole[rng.random(ix.NUM_PERM) < i / 14] = rng.integers(0, 1 << 32, dtype=np.uint64)
+        lead = rng.integers(0, 1 << 32, ix.NUM_PERM, dtype=np.uint64)
+        sig.put(f"a{i:02d}", whole, lead)
+        stored.append((whole, lead))
+    rows = [0, 2, 3, 5, 6, 12, 13]  # blocks 0, 1 and 3 (block 2 has none)
+    q_whole, q_lead = base, rng.integers(0, 1 << 32, ix.NUM_PERM, dtype=np.uint64)
+
+    def estimate(whole, lead):
+        return max(float(np.mean(a == b)) for a in (whole, lead) for b in (q_whole, q_lead))
+
+    expected = sorted(((f"a{r:02d}", estimate(*stored[r])) for r in rows), key=lambda kv: (-kv[1], kv[0]))
+    assert sig.rank(rows, q_whole, q_lead, 0.0, 100) == expected
+    assert sig.rank(rows, q_whole, q_lead, 0.5, 3) == [kv for kv in expected if kv[1] >= 0.5][:3]
+    assert expected[0] == ("a00", 1.0)

@@ -62,3 +62,47 @@ def test_labels_follow_the_url_the_article_was_stored_under():
     moved = replace(article, url="https://mirror.example/a#orig")  # `cluster` renames a reused URL
     assert prepared.labels_for(moved) == tuple(sorted(member_labels(moved.url, "")))
     assert "mirror" in prepared.labels_for(moved) and "orig" not in prepared.labels_for(moved)
+
+
+def test_band_keys_prepared_ahead_are_the_index_own():
+    """The copy index's band keys come with the prepared features when the index uses the
+    default banding; an index banded otherwise ignores them and computes its own."""
+    import numpy as np
+
+    from dedup.index import MemoryLSHIndex
+    from dedup.settings import DedupSettings
+
+    prepared = prepare(stream()[0], Vocabulary(), TermIds())
+    whole, lead = prepared.whole, prepared.lead
+    index = MemoryLSHIndex(DedupSettings().lsh_threshold)
+    assert prepared.banding == (index.b, index.r)
+    assert np.array_equal(prepared.band_keys, index._band_keys(whole, lead))
+    index.prime(whole, lead, prepared.band_keys, prepared.banding)
+    assert index._keys_of(whole, lead) is prepared.band_keys
+    other = MemoryLSHIndex(0.6)
+    assert (other.b, other.r) != prepared.banding
+    other.prime(whole, lead, prepared.band_keys, prepared.banding)
+    assert np.array_equal(other._keys_of(whole, lead), other._band_keys(whole, lead))
+    assert not np.array_equal(other._keys_of(whole, lead), prepared.band_keys)
+
+
+def test_fingerprint_encoded_ahead_only_for_the_article_as_prepared(tmp_path):
+    """The prepared fingerprint blob is stored when the article is the one prepared; when
+    storing changed its URL (`cluster` renames a reused URL), the engine encodes anew."""
+    from dedup.codec import decode, encode
+    from storage.groups import iter_fingerprints
+
+    article = stream()[0]
+    prepared = prepare(article, Vocabulary(), TermIds())
+    assert prepared.blob == encode(prepared.header, prepared.whole, prepared.lead, prepared.vec)
+    db = open_db(tmp_path / "blob.db")
+    engine = DedupEngine(db)
+    moved = replace(article, id="moved", url="https://mirror.example/a#moved", canonical_url="https://mirror.example/a#moved")
+    for item in (article, moved):
+        store_article(db, item)
+        engine.assign(item, T0, prepared)
+    blobs = dict(iter_fingerprints(db))
+    assert blobs[article.id] == prepared.blob
+    header, _ = decode(blobs["moved"])
+    assert header.url == moved.url and "mirror" in header.labels
+    db.close()

@@ -94,3 +94,55 @@ def test_window(days):
     feed(idx, "s-peru", "p1", terms("peru", "arequipa"))
     found = idx.best(terms("peru", "arequipa"), T0 + days * 86400)
     assert (found is not None) == (days < 7)
+
+
+def test_prune_forgets_stale_stories_and_postings_only():
+    """Stories closed for a day go; each posting keeps exactly its entries seen since the
+    horizon, and a term left with none goes too (a dropped story's posting included)."""
+    idx = index()
+    day = 86400.0
+    feed_at = [("s-old", "o1", terms("peru", "arequipa"), T0),
+               ("s-mid", "m1", terms("chile", "santiago"), T0 + 5 * day),
+               ("s-new", "n1", terms("peru", "lima"), T0 + 10 * day)]
+    for story, article, t, when in feed_at:
+        idx.observe(idx.terms.vector(t))
+        idx.add(story, article, t, when)
+    now = T0 + 10 * day
+    horizon = now - idx.window - day  # T0 + 2 days
+    before = {term: dict(posting) for term, posting in idx._postings.items()}
+    assert any(set(p) == {"s-old"} for p in before.values())  # a term only the stale story posts
+    assert any({"s-old", "s-new"} <= set(p) for p in before.values())  # a term both post
+    idx.prune(now)
+    assert set(idx.stories) == {"s-mid", "s-new"}
+    expected = {term: {s: seen for s, seen in posting.items() if seen >= horizon} for term, posting in before.items()}
+    expected = {term: posting for term, posting in expected.items() if posting}
+    assert {term: dict(p) for term, p in idx._postings.items()} == expected
+    assert list(idx._postings) == list(expected)  # order kept: candidates are counted in it
+
+
+def test_candidates_count_terms_shared_within_the_window():
+    idx = index()
+    day = 86400.0
+    for story, article, t, when in [("s-a", "a1", terms("peru", "arequipa"), T0),
+                                    ("s-b", "b1", terms("peru", "lima"), T0 + 3 * day),
+                                    ("s-c", "c1", terms("chile", "santiago"), T0 - 20 * day)]:
+        idx.observe(idx.terms.vector(t))
+        idx.add(story, article, t, when)
+    ids, w = idx.terms.vector(terms("peru", "arequipa"))
+    got = idx.candidates(ids, idx._query(ids, w), T0 + 1 * day)
+    assert got == ["s-a", "s-b"] or got == ["s-b", "s-a"]
+    idx.max_candidates = 1  # the most shared terms first
+    assert idx.candidates(ids, idx._query(ids, w), T0 + 1 * day) == ["s-a"]
+
+
+def test_top_terms_follow_the_idf():
+    """The heaviest terms of a vector are kept between calls only while the IDF stands."""
+    idx = index(top_terms=1)
+    ids, w = idx.terms.vector({"alpha": 1.0, "beta": 1.0})
+    name = {int(idx.terms.vector({t: 1.0})[0][0]): t for t in ("alpha", "beta")}
+    first = idx._top_terms(ids, w)
+    assert idx._top_terms(ids, w) is first
+    for _ in range(5):  # the chosen term becomes common, so the other one weighs more
+        idx.observe(idx.terms.vector({name[first[0]]: 1.0}))
+    again = idx._top_terms(ids, w)
+    assert len(again) == 1 and again != first
