@@ -27,7 +27,9 @@ from dedup.terms import Vector, term_ids
 MAGIC = b"\xffF2"
 _FIXED = struct.Struct("<dIIII")  # published, n_words, signature length, term count, JSON length
 _EMPTY_VEC: Vector = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # what json.dumps would build per call
+# `json.dumps(x, ensure_ascii=False, separators=(",", ":"))` without building an encoder per call
+# (the fingerprint facts here, the assignment evidence in dedup/engine.py).
+compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ class Fingerprint:
 
 
 def encode(header: Header, whole: np.ndarray | None, lead: np.ndarray | None, vec: Vector) -> bytes:
-    facts = _JSON.encode([header.url, header.canonical, header.labels, header.credits, header.source, header.lang,
+    facts = compact_json([header.url, header.canonical, header.labels, header.credits, header.source, header.lang,
                           header.title_names]).encode("utf-8")
     ids, w = vec
     sig = b"" if whole is None or lead is None else whole.astype("<u4").tobytes() + lead.astype("<u4").tobytes()

@@ -21,7 +21,6 @@ daemon continues where it stopped.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ from datetime import datetime
 import numpy as np
 from sqlite_utils import Database
 
-from dedup.codec import Header, decode, encode
+from dedup.codec import Header, compact_json, decode, encode
 from dedup.copies import CopyEvidence, Election, Member, elect_original, relation_of
 from dedup.evidence import EvidenceCache
 from dedup.index import CopyIndex, MemoryLSHIndex
@@ -59,8 +58,6 @@ log = logging.getLogger(__name__)
 REHOME_ROUNDS = 3
 PRUNE_EVERY = 2000  # steps (or a day of stream time) between story prunes (closed stories are forgotten)
 UNCASED_LANGS = frozenset({"cjk", "zh", "ja", "ko"})  # scripts that write names their own way
-# json.dumps(..., ensure_ascii=False, separators=(",", ":")) builds this encoder on every call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class DedupEngine:
@@ -350,7 +347,7 @@ class DedupEngine:
                     story=place.story,
                     original=place.original,
                     score=round(float(score), 4),
-                    evidence=_JSON.encode(evidence),
+                    evidence=compact_json(evidence),
                 )
             )
         return out

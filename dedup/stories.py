@@ -188,18 +188,20 @@ class StoryIndex:
         last = self._top
         if last is not None and last[0] is ids and last[1] is w and last[2] == self.docs:
             return last[3]
-        if q is None:
-            q = self._query(ids, w)
-        top = ids[np.argsort(-q)[: self.top_terms]].tolist()
+        top = self._heaviest(ids, self._query(ids, w) if q is None else q)
         self._top = (ids, w, self.docs, top)
         return top
+
+    def _heaviest(self, ids: np.ndarray, q: np.ndarray) -> list[int]:
+        """The `top_terms` term ids of largest weight in the query vector `q`."""
+        return ids[np.argsort(-q)[: self.top_terms]].tolist()
 
     def candidates(self, ids: np.ndarray, q: np.ndarray, when: float, top: list[int] | None = None) -> list[str]:
         """Open stories sharing the most of the query's heaviest terms (most first, then by id);
         `top` is those terms when the caller has them (`_top_terms`)."""
         window, postings = self.window, self._postings
         if top is None:
-            top = ids[np.argsort(-q)[: self.top_terms]].tolist()
+            top = self._heaviest(ids, q)
         # Counted in Counter's C loop, in first-seen order (as a dict loop would).
         counts = Counter(story_id for term in top for story_id, seen in postings.get(term, _NONE).items()
                          if abs(when - seen) <= window)
