@@ -1,8 +1,9 @@
 """Story term vectors: term strings hashed into a fixed id space, so memory stays bounded.
 
-`VOCAB_BUCKETS` slots (4M): document frequencies as one int32 array (16 MB), collisions
-rare. A vector is (sorted unique ids, weights), with colliding terms' weights summed; it is
-what stories compare and what the fingerprint blob stores instead of term strings.
+`VOCAB_BUCKETS` slots (4M): document frequencies in one table (dedup.stories, 64 MB with a
+scratch column), collisions rare. A vector is (sorted unique ids, weights), with colliding
+terms' weights summed; it is what stories compare and what the fingerprint blob stores
+instead of term strings.
 """
 
 from __future__ import annotations
