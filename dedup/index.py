@@ -33,6 +33,7 @@ from dedup.banding import optimal_banding
 from dedup.fingerprints import NUM_PERM
 
 MERGE_EVERY = 50_000  # buffered band keys before they become a sorted run
+FILTER_BITS_PER_KEY = 8  # the key filter doubles when it has fewer bits per stored key (~12% false hits at most)
 MAX_RUN = 4_000_000  # band keys per run at most (48 MB): a merge copies at most this much
 BLOCK = 1 << 16  # signature rows per block (32 MB)
 # Odd 64-bit multipliers that mix a band's values (and its number) into one key.
@@ -120,6 +121,47 @@ class _Signatures:
         return ranked[:limit]
 
 
+class _KeyFilter:
+    """A one-hash Bloom filter of every stored band key: a bitmap indexed by the key's top
+    bits (the keys are mixed 64-bit hashes, so the top bits are uniform). A query's keys
+    mostly miss the index (2.5 of 30 hit, at 90k articles), and each miss used to cost a
+    binary search per sorted run, cache misses all the way down; one bit read rules most of
+    them out. No false negatives, so candidates are exactly the same. It grows (rebuilt from
+    the stored keys) when it holds fewer than `FILTER_BITS_PER_KEY` bits per key: 1-2 bytes a
+    key, 4 MB at 100k articles."""
+
+    def __init__(self, bits: int = 20) -> None:
+        self._size(bits)
+
+    def _size(self, bits: int) -> None:
+        self.bits = bits
+        self.shift = np.uint64(64 - bits)
+        self.words = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        self.keys = 0
+
+    def mark(self, keys: np.ndarray) -> bool:
+        """Set the keys' bits; True when the filter has filled and must be rebuilt larger."""
+        at = (keys >> self.shift).astype(np.intp)
+        np.bitwise_or.at(self.words, at >> 3, np.left_shift(1, at & 7).astype(np.uint8))
+        self.keys += len(keys)
+        return self.keys * FILTER_BITS_PER_KEY > (1 << self.bits)
+
+    def rebuild(self, stored: list[np.ndarray]) -> None:
+        """Size for the stored keys (with room to double), then mark them all."""
+        total = sum(len(k) for k in stored)
+        bits = self.bits
+        while total * FILTER_BITS_PER_KEY * 2 > (1 << bits):
+            bits += 1
+        self._size(bits)
+        for keys in stored:
+            self.mark(keys)
+
+    def maybe(self, keys: np.ndarray) -> np.ndarray:
+        """The keys that may be stored (all that are, a few that are not)."""
+        at = (keys >> self.shift).astype(np.intp)
+        return keys[(self.words.take(at >> 3) >> (at & 7).astype(np.uint8)) & 1 == 1]
+
+
 class MemoryLSHIndex:
     """Banded MinHash LSH in process memory, compact: sorted band keys plus a recent buffer."""
 
@@ -131,6 +173,7 @@ class MemoryLSHIndex:
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # keys of the last query
         self._buffer: dict[int, list[int]] = {}
         self._buffered = 0
+        self._filter = _KeyFilter()
 
     def __len__(self) -> int:
         return len(self._sig.rows)
@@ -164,6 +207,8 @@ class MemoryLSHIndex:
         for key in keys.tolist():
             self._buffer.setdefault(key, []).append(row)
         self._buffered += len(keys)
+        if self._filter.mark(keys):
+            self._filter.rebuild(self._all_keys())
         if self._buffered >= MERGE_EVERY:
             self._merge()
 
@@ -183,6 +228,12 @@ class MemoryLSHIndex:
         pairs = np.unique(np.stack([keys, np.repeat(rows[:, None].astype(np.uint64), keys.shape[1], axis=1)], axis=2)
                           .reshape(-1, 2), axis=0)  # (key, row) once each, sorted by key
         self._push_run(pairs[:, 0].copy(), pairs[:, 1].astype(np.int32))
+        if self._filter.mark(pairs[:, 0]):
+            self._filter.rebuild(self._all_keys())
+
+    def _all_keys(self) -> list[np.ndarray]:
+        return [run_keys for run_keys, _ in self._runs] + [np.fromiter(self._buffer, dtype=np.uint64,
+                                                                       count=len(self._buffer))]
 
     def _push_run(self, keys: np.ndarray, rows: np.ndarray) -> None:
         """Add a sorted run, merging runs of similar size (up to `MAX_RUN`)."""
@@ -205,7 +256,9 @@ class MemoryLSHIndex:
         self._buffered = 0
 
     def query(self, whole: np.ndarray, lead: np.ndarray, limit: int) -> list[tuple[str, float]]:
-        keys = self._keys_of(whole, lead)
+        keys = self._filter.maybe(self._keys_of(whole, lead))  # most keys are nowhere: skip their searches
+        if not len(keys):
+            return []
         found: set[int] = set()
         for run_keys, run_rows in self._runs:
             if not len(run_keys):

@@ -14,9 +14,11 @@ from dedup.fingerprints import minhash
 
 def test_compact_index_matches_datasketch(monkeypatch):
     monkeypatch.setattr(ix, "MERGE_EVERY", 300)  # exercise merges of the buffer
+    monkeypatch.setattr(ix, "FILTER_BITS_PER_KEY", 400)  # and growth of the key filter (from 2**20 bits)
     rng = np.random.default_rng(1)
     compact, reference = ix.MemoryLSHIndex(0.25, 0.2), ix.DatasketchLSHIndex(0.25, 0.2)
     docs: list[list[str]] = []
+    signatures = []
     non_empty = 0
     for i in range(300):
         feats = [f"t{rng.integers(0, 2000)}" for _ in range(40)]
@@ -29,7 +31,30 @@ def test_compact_index_matches_datasketch(monkeypatch):
         non_empty += bool(got)
         compact.add(str(i), whole, lead)
         reference.add(str(i), whole, lead)
+        signatures.append((str(i), whole, lead))
     assert non_empty > 50 and len(compact) == 300
+    assert compact._filter.bits > 20  # it grew, and still let every stored key through
+    restarted = ix.MemoryLSHIndex(0.25, 0.2)
+    restarted.add_many(signatures)  # a restart's bulk load builds the same filter
+    for _, whole, lead in signatures[::7]:
+        assert restarted.query(whole, lead, 12) == reference.query(whole, lead, 12)
+
+
+def test_key_filter_passes_every_stored_key_and_few_others(monkeypatch):
+    monkeypatch.setattr(ix, "FILTER_BITS_PER_KEY", 8)
+    rng = np.random.default_rng(5)
+    filt = ix._KeyFilter(bits=12)
+    stored = []
+    for _ in range(40):
+        keys = rng.integers(0, 1 << 64, 100, dtype=np.uint64)
+        stored.append(keys)
+        if filt.mark(keys):
+            filt.rebuild(stored)
+    everything = np.concatenate(stored)
+    assert np.array_equal(filt.maybe(everything), everything)
+    assert len(everything) * 8 <= 1 << filt.bits  # grown to the target density
+    others = rng.integers(0, 1 << 64, 20_000, dtype=np.uint64)
+    assert len(filt.maybe(others)) / len(others) < 0.15
 
 
 def test_banding_is_datasketchs_choice():
