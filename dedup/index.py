@@ -171,8 +171,9 @@ class MemoryLSHIndex:
         self._sig = _Signatures()
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, rows), oldest and largest first
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # keys of the last query
-        self._buffer: dict[int, list[int]] = {}
+        self._buffer: dict[int, list[int]] = {}  # recent key -> rows, for queries
         self._buffered = 0
+        self._pending: list[tuple[np.ndarray, int]] = []  # the same, as (keys, row) per article, for `_merge`
         self._filter = _KeyFilter()
 
     def __len__(self) -> int:
@@ -207,6 +208,7 @@ class MemoryLSHIndex:
         for key in keys.tolist():
             self._buffer.setdefault(key, []).append(row)
         self._buffered += len(keys)
+        self._pending.append((keys, row))
         if self._filter.mark(keys):
             self._filter.rebuild(self._all_keys())
         if self._buffered >= MERGE_EVERY:
@@ -245,15 +247,15 @@ class MemoryLSHIndex:
         self._runs.append(run)
 
     def _merge(self) -> None:
-        """Turn the buffer into a sorted run, then merge runs of similar size (up to `MAX_RUN`)."""
-        keys = np.fromiter((k for k, rows in self._buffer.items() for _ in rows), dtype=np.uint64,
-                           count=self._buffered)
-        rows = np.fromiter((r for rows in self._buffer.values() for r in rows), dtype=np.int32,
-                           count=self._buffered)
-        order = np.argsort(keys, kind="stable")
+        """Turn the buffer into a sorted run, then merge runs of similar size (up to `MAX_RUN`).
+        From the per-article arrays: reading the dict back key by key cost ~10x more."""
+        keys = np.concatenate([k for k, _ in self._pending])
+        rows = np.repeat(np.array([r for _, r in self._pending], dtype=np.int32), [len(k) for k, _ in self._pending])
+        order = np.argsort(keys, kind="stable")  # equal keys keep their rows in arrival order
         self._push_run(keys[order], rows[order])
         self._buffer.clear()
         self._buffered = 0
+        self._pending.clear()
 
     def query(self, whole: np.ndarray, lead: np.ndarray, limit: int) -> list[tuple[str, float]]:
         keys = self._filter.maybe(self._keys_of(whole, lead))  # most keys are nowhere: skip their searches

@@ -120,6 +120,42 @@ def test_prune_forgets_stale_stories_and_postings_only():
     assert list(idx._postings) == list(expected)  # order kept: candidates are counted in it
 
 
+def test_prune_keeps_exactly_the_entries_since_the_horizon_through_moves_and_merges():
+    """A prune reads only the days behind its horizon (dedup.stories `_written`); whatever
+    adds, moves, merges and out-of-order times came before, it must leave exactly what a walk
+    over every posting would: the entries seen since the horizon, in the same order."""
+    rng = np.random.default_rng(11)
+    idx = index(window_days=2)
+    day = 86400.0
+    words = [f"w{i}" for i in range(40)]
+    clock = T0
+    for step in range(600):
+        clock += rng.uniform(0, 0.05 * day)
+        when = clock - rng.uniform(0, 1.5 * day) * (rng.random() < 0.1)  # some arrive late
+        t = {str(w): float(rng.uniform(1, 3)) for w in rng.choice(words, 6, replace=False)}
+        story = f"s{rng.integers(0, 30)}"
+        idx.observe(idx.terms.vector(t))
+        idx.add(story, f"a{step}", t, when)
+        live = sorted(idx.stories)
+        if rng.random() < 0.05 and len(live) > 2:
+            a, b = rng.choice(live, 2, replace=False)
+            idx.merge(str(a), str(b))
+        if rng.random() < 0.05 and len(live) > 2:
+            src = idx.stories[str(rng.choice(live))]
+            if src.vecs:
+                idx.move_member(next(iter(src.vecs)), src.id, f"s{rng.integers(0, 30)}", when)
+        if step % 40 == 39:
+            horizon = clock - idx.window - day
+            before = {term: dict(p) for term, p in idx._postings.items()}
+            idx.prune(clock)
+            expected = {term: {s: seen for s, seen in p.items() if seen >= horizon} for term, p in before.items()}
+            expected = {term: p for term, p in expected.items() if p}
+            assert {term: dict(p) for term, p in idx._postings.items()} == expected
+            assert [list(p) for p in idx._postings.values()] == [list(p) for p in expected.values()]
+            assert list(idx._postings) == list(expected)
+    assert clock - T0 > 8 * day  # the stream outlived the window several times over
+
+
 def test_candidates_count_terms_shared_within_the_window():
     idx = index()
     day = 86400.0
