@@ -13,7 +13,8 @@ scipy) and the same candidates:
 * `MemoryLSHIndex` (default): band keys (uint64 key + int32 row) in sorted numpy runs plus
   a small dict of recent keys, flushed into a new run when it fills; runs of similar size
   are merged (size-tiered, as in an LSM tree) up to `MAX_RUN` entries, so neither a merge
-  nor a growth step ever copies the whole index (the peak stays near the live size). About
+  nor a growth step ever copies the whole index (the peak stays near the live size); a
+  one-hash Bloom filter of all keys (`_KeyFilter`) spares most of a query's keys the searches. About
   0.45 KB per article for the bands and 0.5 KB for the signatures (uint32, in fixed-size
   blocks), where datasketch's in-memory tables cost ~8 KB per article (a bytes key and a
   set per band entry). Written here because datasketch's dict-of-sets layout is what costs.
