@@ -1,6 +1,6 @@
 """Story term vectors: term strings hashed into a fixed id space, so memory stays bounded.
 
-`VOCAB_BUCKETS` slots (4M): document frequencies in one table (dedup.stories, 64 MB with a
+`VOCAB_BUCKETS` slots (4M): document frequencies in one table (dedup.stories, 32 MB with a
 scratch column), collisions rare. A vector is (sorted unique ids, weights), with colliding
 terms' weights summed; it is what stories compare and what the fingerprint blob stores
 instead of term strings.
