@@ -151,7 +151,11 @@ class StoryIndex:
         self.df[vec[0]] += 1
 
     def idf(self, ids: np.ndarray) -> np.ndarray:
-        return np.log((self.docs + IDF_PRIOR_DOCS) / (self.df[ids] + 1.0))
+        return self._idf_of(self.df[ids])
+
+    def _idf_of(self, df: np.ndarray) -> np.ndarray:
+        """IDF from document frequencies already read."""
+        return np.log((self.docs + IDF_PRIOR_DOCS) / (df + 1.0))
 
     def _query(self, ids: np.ndarray, w: np.ndarray) -> np.ndarray:
         v = w * self.idf(ids)
@@ -175,11 +179,17 @@ class StoryIndex:
         keys, ids, w, starts, _ = self._concat(story)
         if not keys:
             return keys, np.zeros(0)
+        return keys, self._cosines(ids, w, starts, q_ids, q)
+
+    def _cosines(self, ids: np.ndarray, w: np.ndarray, starts: np.ndarray, q_ids: np.ndarray,
+                 q: np.ndarray) -> np.ndarray:
+        """Cosine under today's IDF of the query (`q_ids`, `q`, normalised) with each vector
+        laid end to end in (`ids`, `w`), vector k starting at `starts[k]`."""
         df, query = self._lookup(ids, q_ids, q)
-        vals = w * np.log((self.docs + IDF_PRIOR_DOCS) / (df + 1.0))  # `idf`, from the table row read
+        vals = w * self._idf_of(df)
         norms = np.sqrt(np.add.reduceat(vals * vals, starts))
         dots = np.add.reduceat(vals * query, starts)
-        return keys, dots / np.where(norms > 0, norms, 1.0)
+        return dots / np.where(norms > 0, norms, 1.0)
 
     def _lookup(self, ids: np.ndarray, q_ids: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Document frequency and query weight (0 where the query lacks the term) of each id,
@@ -288,11 +298,7 @@ class StoryIndex:
         lengths = np.concatenate([p[4] for p in parts])  # of each member vector, all stories
         starts = np.cumsum(lengths) - lengths
         members = np.array([len(p[0]) for p in parts])
-        df, query = self._lookup(all_ids, ids, q)
-        vals = all_w * np.log((self.docs + IDF_PRIOR_DOCS) / (df + 1.0))  # `idf`, from the table row read
-        norms = np.sqrt(np.add.reduceat(vals * vals, starts))
-        dots = np.add.reduceat(vals * query, starts)
-        sims = dots / np.where(norms > 0, norms, 1.0)
+        sims = self._cosines(all_ids, all_w, starts, ids, q)
         means = np.add.reduceat(sims, np.concatenate(([0], np.cumsum(members)[:-1]))) / members
         out = list(zip(kept, means.tolist(), strict=True))
         out.sort(key=itemgetter(0))  # by id, then stably by similarity, best first: the order
