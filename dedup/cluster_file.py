@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dedup.engine import DedupEngine
-from dedup.pipeline import prepared_stream
+from dedup.pipeline import STORE_AHEAD, chunked, prepared_stream
 from storage.articles import find_article_id, store_article
 from storage.checkpoints import background_checkpoints
 from storage.db import open_db
@@ -113,10 +113,13 @@ def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str |
         try:
             engine = DedupEngine(db)
             now = utcnow()
+            stream = prepared_stream((articles[i][1] for i in order), workers)
             with background_checkpoints(db), group_commits(db) as step:
-                for article, prepared in prepared_stream((articles[i][1] for i in order), workers):
-                    engine.assign(_store(db, article), now, prepared)
-                    step()
+                for chunk in chunked(stream, STORE_AHEAD):  # stored first, then placed in order
+                    stored = [(_store(db, article), prepared) for article, prepared in chunk]
+                    for article, prepared in stored:
+                        engine.assign(article, now, prepared)
+                        step()
             rows = []
             for _, article in articles:
                 placed = get_assignment(db, article.id)

@@ -147,8 +147,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from dedup.cluster_file import cluster_file
     from dedup.gcquiet import quiet_gc
 
-    quiet_gc()  # this process is the engine's for its whole life (dedup/gcquiet.py)
-    count = cluster_file(Path(args.input), Path(args.output), Path(args.db) if args.db else None, args.workers)
+    with quiet_gc():  # the engine makes no reference cycles (dedup/gcquiet.py)
+        count = cluster_file(Path(args.input), Path(args.output), Path(args.db) if args.db else None, args.workers)
     print(f"cluster: {count} articles assigned -> {args.output}", file=sys.stderr)
     return EXIT_OK
 

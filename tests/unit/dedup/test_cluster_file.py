@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from dedup_texts import QUAKE, QUAKE2, QUAKE2_TITLE, QUAKE_SPUN, QUAKE_SPUN_TITLE, QUAKE_TITLE, wrap
 
-from dedup.cluster_file import ClusterInputError, cluster_file
+import dedup.cluster_file as cf
+from dedup.cluster_file import ClusterInputError, cluster_file, parse_time
+from dedup.engine import DedupEngine
+from storage.articles import store_article
+from storage.db import open_db
+from storage.groups import iter_assignment_rows
+from storage.records import Article
 
 
 def line(i, title, text, published, url=None, **kw):
@@ -61,3 +68,36 @@ def test_existing_db_is_used(tmp_path):
     db_path = tmp_path / "keep.db"
     cluster_file(src, tmp_path / "out.jsonl", db_path)
     assert db_path.exists()
+
+
+def test_storing_ahead_places_as_one_article_at_a_time(tmp_path, monkeypatch):
+    """`cluster` stores a run of articles before placing them; the placements are those of
+    storing and placing each in turn, even when a page names a later article as canonical
+    (stored by then, but not yet placed)."""
+    rows = [("spam-1", QUAKE_TITLE, wrap(QUAKE), "2026-06-10T07:00:00Z", '<link rel="canonical" href="https://late.example/a">'),
+            ("wire-1", QUAKE_TITLE, QUAKE, "2026-06-10T08:00:00Z", ""),
+            ("chile", QUAKE2_TITLE, QUAKE2, "2026-06-10T08:30:00Z", ""),
+            ("spun-1", QUAKE_SPUN_TITLE, QUAKE_SPUN, "2026-06-10T09:00:00Z", ""),
+            ("late", QUAKE_TITLE, QUAKE, "2026-06-10T11:00:00Z", ""),
+            ("spun-2", QUAKE_SPUN_TITLE, QUAKE_SPUN, "2026-06-10T12:00:00Z", "")]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(line(i, t, x, p, html=h) for i, t, x, p, h in rows) + "\n", encoding="utf-8")
+    monkeypatch.setattr(cf, "STORE_AHEAD", 5)  # two runs; "late" is stored before the step of the page naming it
+    cluster_file(src, tmp_path / "out.jsonl", tmp_path / "ahead.db")
+    ahead_db = open_db(tmp_path / "ahead.db")
+    ahead = sorted(iter_assignment_rows(ahead_db))
+    ahead_db.close()
+
+    db = open_db(tmp_path / "alone.db")
+    engine = DedupEngine(db)
+    now = datetime.now(UTC)
+    for i, title, text, published, html in rows:
+        when = parse_time(published)
+        article = Article(id=i, url=f"https://{i}.example/a", canonical_url=f"https://{i}.example/a", title=title,
+                          text=text, source=f"src-{i}", published=when, fetched=when, html=html)
+        store_article(db, article)
+        engine.assign(article, now)
+    alone = sorted(iter_assignment_rows(db))
+    db.close()
+    assert ahead == alone
+    assert len({row[1] for row in alone if row[0] in ("spam-1", "wire-1", "spun-1", "late", "spun-2")}) == 1
