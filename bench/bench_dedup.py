@@ -195,11 +195,12 @@ def run_engine(n: int, db_path: Path, prefill: int = 0, workers: int = 0) -> dic
     result["start_rebuild_s"] = round(time.perf_counter() - started, 2)
     result["rss_after_start_mb"] = round(rss_now_mb(), 1)
     latencies = []
+    waits = 0.0  # of the latencies: waiting for features (and unpickling them)
     source = _Clock(stream_articles(n, t0))
     stream = prepared_stream(source, workers)
     with quiet_gc():
         started = time.perf_counter()
-        with background_checkpoints(db), group_commits(db) as step:
+        with background_checkpoints(db), group_commits(db) as step, engine.batched_writes(STORE_AHEAD):
             while True:
                 chunk = []  # (article, prepared, seconds waited for its features)
                 for _ in range(STORE_AHEAD):  # stored first, then placed, as `cluster` does
@@ -213,6 +214,7 @@ def run_engine(n: int, db_path: Path, prefill: int = 0, workers: int = 0) -> dic
                 for article, _, _ in chunk:
                     store_article(db, article)
                 for article, prepared, waited in chunk:
+                    waits += waited
                     t = time.perf_counter()
                     engine.assign(article, article.published, prepared)
                     step()  # the step that closes a batch pays its commit
@@ -240,6 +242,7 @@ def run_engine(n: int, db_path: Path, prefill: int = 0, workers: int = 0) -> dic
         "p50_ms": round(1000 * latencies[len(latencies) // 2], 3),
         "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 3),
         "mean_ms": round(1000 * statistics.fmean(latencies), 3),
+        "mean_wait_ms": round(1000 * waits / n, 3),
         "restart_rebuild_s": round(restart, 2),
         "engine_peak_rss_mb": round(engine_rss, 1),  # process peak up to the end of the stream
         "rss_at_end_mb": round(rss_end, 1),
@@ -287,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     if piped is not None:
         result["pipelined"] = {key: piped[key] for key in (
             "feature_workers", "assign_articles_per_s", "with_article_storage_articles_per_s", "p50_ms", "p99_ms",
-            "mean_ms", "engine_peak_rss_mb", "cyclic_garbage_objects")}
+            "mean_ms", "mean_wait_ms", "engine_peak_rss_mb", "cyclic_garbage_objects")}
         result["pipelined"]["engine_vs_plain_lsh"] = round(plain_rate / piped["assign_articles_per_s"], 2)
     result.update({"peak_rss_mb": round(peak_mb, 1), "cpus": os.cpu_count(),
                    "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -114,7 +114,7 @@ def cluster_file(input_path: str | Path, output_path: str | Path, db_path: str |
             engine = DedupEngine(db)
             now = utcnow()
             stream = prepared_stream((articles[i][1] for i in order), workers)
-            with background_checkpoints(db), group_commits(db) as step:
+            with background_checkpoints(db), group_commits(db) as step, engine.batched_writes(STORE_AHEAD):
                 for chunk in chunked(stream, STORE_AHEAD):  # stored first, then placed in order
                     stored = [(_store(db, article), prepared) for article, prepared in chunk]
                     for article, prepared in stored:

@@ -10,7 +10,8 @@ One step (`assign`):
    then the story corrections (dedup.story_review: split review, re-homing, merge) may
    move whole copy groups between stories, and their rows are rewritten too;
 4. the group's original is re-elected and member relations recomputed (dedup.copies);
-5. every assignment that changed is written, with the new fingerprint, in one transaction.
+5. every assignment that changed is written, with the new fingerprint, in one transaction
+   (or, in `batched_writes`, with the next steps' rows: for bulk loops that commit in batches).
 
 State: the copy index (signatures of every article) and the story index (document
 frequencies of every article; member vectors of open stories only) are in memory; per-
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 
 import numpy as np
@@ -43,12 +45,11 @@ from dedup.terms import Vector
 from dedup.vocab import Vocabulary
 from storage.articles import get_article
 from storage.groups import (
+    StepWriter,
     assignment_count,
     delete_empty_groups,
     iter_assignment_rows,
     iter_fingerprints,
-    save_dedup_step,
-    story_exists,
     story_member_ids,
     unassigned_article_ids,
 )
@@ -72,7 +73,8 @@ class DedupEngine:
         self.stories = StoryIndex(s.story_threshold, s.story_window_days, s.story_top_terms, s.story_max_candidates,
                                   s.story_split_ratio, s.story_split_ratio_small, s.story_split_min,
                                   s.story_move_margin, s.story_merge_ratio)
-        self.state = ArticleState(db, s.hot_articles)
+        self.writes = StepWriter(db)  # each step's rows at once, unless in `batched_writes`
+        self.state = ArticleState(db, s.hot_articles, before_read=self.writes.flush)
         self.vocab = Vocabulary()  # token facts memoised across articles (dedup.vocab)
         self.evidence = EvidenceCache(db, self.state, s, self.vocab)
         self.matcher = CopyMatcher(self.state, self.index, self.evidence, s)
@@ -168,6 +170,7 @@ class DedupEngine:
                     if other_story in self.stories.stories:
                         gone = self.stories.merge(story, other_story)
                     else:  # a closed story, forgotten in memory: its members are in storage
+                        self.writes.flush()
                         gone = set(story_member_ids(self.db, other_story))
                     for member in gone:
                         state.place(member).story = story
@@ -201,8 +204,9 @@ class DedupEngine:
         assignments = self._assignments(changed | {article.id}, article.id, matches, story_info)
         if blob is None:
             blob = encode(header, whole, lead, vec)
-        save_dedup_step(self.db, [(article.id, blob)], assignments, now)
+        self.writes.save([(article.id, blob)], assignments, now)
         if old_groups or old_stories:
+            self.writes.flush()  # the deletes test the rows this step rewrote
             delete_empty_groups(self.db, old_groups, old_stories)
         if whole is not None and lead is not None:
             self.index.add(article.id, whole, lead)
@@ -216,6 +220,20 @@ class DedupEngine:
         state.trim()
         return assignments
 
+    @contextmanager
+    def batched_writes(self, steps: int) -> Iterator[None]:
+        """Within the block, write the steps' rows `steps` at a time (storage.groups.StepWriter);
+        for a bulk loop that commits in batches anyway. Everything is written on leaving."""
+        if steps < 1:
+            raise ValueError("steps must be >= 1")
+        self.writes.flush()
+        self.writes.every = steps
+        try:
+            yield
+        finally:
+            self.writes.every = 1
+            self.writes.flush()
+
     def assign_pending(self, now: datetime) -> list[Assignment]:
         """Place every stored article that has no assignment yet, oldest first."""
         written: list[Assignment] = []
@@ -223,19 +241,21 @@ class DedupEngine:
             article = get_article(self.db, article_id)
             if article is not None:
                 written.extend(self.assign(article, now))
+        self.writes.flush()
         self._placed = assignment_count(self.db)
         return written
 
     def in_step(self) -> bool:
         """Whether the database holds exactly the placements this engine made or loaded: false
         when another process placed (or housekeeping removed) articles, and the engine must be rebuilt."""
+        self.writes.flush()
         return assignment_count(self.db) == self._placed
 
     # -- stories ------------------------------------------------------------------------------
     def _new_story_id(self, article_id: str) -> str:
         story = "s-" + article_id
         n = 1
-        while story in self.stories.stories or story_exists(self.db, story):
+        while story in self.stories.stories or self.writes.story_exists(story):
             n += 1
             story = f"s-{article_id}-{n}"
         return story

@@ -8,13 +8,15 @@ from last year still has to find it. Keeping all of it in dicts cost ~2.7 KB per
 dicts and older ones are evicted at the end of a step; a miss reads storage (the
 fingerprint blob, the assignment row, the group's rows). Storage is the truth: every
 placement the engine changes in a step is written in that step's transaction, before
-`trim` evicts anything, so a re-read entry equals the evicted one.
+`trim` evicts anything (or buffered, and flushed before any miss reads storage), so a
+re-read entry equals the evicted one.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -47,9 +49,10 @@ def compact(header: Header) -> Header:
 class ArticleState:
     """Headers, placements, group members and URLs of placed articles (see module docstring)."""
 
-    def __init__(self, db: Database, hot: int) -> None:
+    def __init__(self, db: Database, hot: int, before_read: Callable[[], None] = lambda: None) -> None:
         self.db = db
         self.hot = hot
+        self.before_read = before_read  # the engine's buffered writes are flushed before a miss reads storage
         # OrderedDicts: evicting the oldest is O(1) (a plain dict's front fills with holes
         # that every scan for the first live key walks through)
         self._headers: OrderedDict[str, Header] = OrderedDict()
@@ -61,6 +64,7 @@ class ArticleState:
     def header(self, article_id: str) -> Header:
         found = self._headers.get(article_id)
         if found is None:
+            self.before_read()
             blob = get_fingerprint(self.db, article_id)
             if blob is None:
                 raise KeyError(article_id)
@@ -71,6 +75,7 @@ class ArticleState:
         """The placement of an article, or None when it is not placed (yet)."""
         found = self._placed.get(article_id)
         if found is None:
+            self.before_read()
             row = get_placement(self.db, article_id)
             if row is None:
                 return None
@@ -84,6 +89,7 @@ class ArticleState:
         """Members of a copy group (a live list: the engine appends and pops through it)."""
         found = self._groups.get(group)
         if found is None:
+            self.before_read()
             found = self._groups[group] = group_member_ids(self.db, group)
         return found
 
