@@ -13,8 +13,9 @@ engine's, not the stream's; its generation is never timed.
 
 The engine is run as `distillwatch cluster` runs it: the cyclic collector off (dedup.gcquiet;
 the figures include the count of cyclic garbage left at the end, which must be 0), articles
-stored `STORE_AHEAD` at a time before they are placed (dedup.pipeline), one commit per 256
-steps (storage.group_commit) and WAL checkpoints in a background thread (storage.checkpoints). Two runs
+stored `STORE_AHEAD` at a time before they are placed (dedup.pipeline), the engine's rows
+written as many steps at a time (`DedupEngine.batched_writes`), one commit per 256 steps
+(storage.group_commit) and WAL checkpoints in a background thread (storage.checkpoints). Two runs
 of the same stream: single-process (`assign` computes features itself), then pipelined
 (`--workers` feature processes, dedup.pipeline), where an article's latency is the time
 the engine process spends on it: waiting for its features, then `assign`.

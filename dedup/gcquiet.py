@@ -7,7 +7,9 @@ with the young generation collected every 10,000 allocations (the previous setti
 stream spent 68 us per article in collections (gen 0: 37, gen 1: 23, gen 2: 8), and single
 passes took up to 0.3 s. Yet an engine step makes no reference cycles: after 5,000 steps of
 the bench stream `gc.collect()` finds nothing to free (tests/unit/dedup/test_gcquiet.py
-checks a stream with copies, merges, HTML and story corrections). Reference counting frees
+checks the synthetic stream's copies and group merges, and fixture articles of every copy
+relation, translations and a canonical link in HTML, with features prepared in-process and
+in a worker). Reference counting frees
 all of its garbage at once, so inside `quiet_gc` the cyclic collector is off. The daemon
 keeps the default: it runs Scrapy, Twisted and the bot, whose objects do form cycles.
 """

@@ -231,10 +231,12 @@ class StepWriter:
 
     def flush(self) -> None:
         """Write every buffered step, in one transaction."""
-        if self._steps:
-            _write_steps(self.db, self._rows)
-            self._rows, self._steps = ([], [], [], []), 0
-            self._stories.clear()
+        if not self._steps:
+            return
+        rows = self._rows
+        self._rows, self._steps = ([], [], [], []), 0
+        self._stories.clear()
+        _write_steps(self.db, rows)  # if it fails, the rows are gone as a failed step's are: the engine is rebuilt
 
     def story_exists(self, story_id: str) -> bool:
         return story_id in self._stories or story_exists(self.db, story_id)

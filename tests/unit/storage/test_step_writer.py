@@ -3,6 +3,7 @@ each step at once does, reach storage only when flushed, and name buffered stori
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,3 +77,19 @@ def test_rows_reach_storage_every_n_steps_and_buffered_stories_are_known(tmp_pat
     assert db.execute("select count(*) from assignments").fetchone()[0] == 4
     writer.flush()  # nothing buffered: nothing happens
     assert db.execute("select count(*) from assignments").fetchone()[0] == 4
+
+
+def test_a_failed_write_loses_its_batch_as_a_failed_step_does(tmp_path):
+    """The engine that saved them is rebuilt after a write error; rows it buffered must not
+    reach storage later with some other step's rows."""
+    db = _db(tmp_path, "f")
+    writer = StepWriter(db, every=2)
+    steps = _steps()
+    writer.save(*steps[0])
+    with pytest.raises(sqlite3.IntegrityError):
+        writer.save([("no-such-article", b"x")], [], T0)  # the second step flushes: its fingerprint breaks the foreign key
+    assert db.execute("select count(*) from assignments").fetchone()[0] == 0
+    assert not writer.story_exists("s-a0")
+    writer.save(*steps[1])
+    writer.flush()
+    assert [row[0] for row in db.execute("select article_id from assignments")] == ["a1"]
