@@ -192,20 +192,11 @@ def _write_steps(db: Database, rows: tuple[list, list, list, list]) -> None:
                 db.conn.executemany(sql, params)
 
 
-def save_dedup_step(db: Database, fingerprints: list[tuple[str, bytes]], assignments: list[Assignment],
-                    now: datetime) -> None:
-    """Fingerprints and assignments of one engine step in one transaction, with plain SQL.
-
-    Same rows as `save_fingerprint` + `save_assignments`, but without per-row table
-    introspection, because the engine writes after every article and must stay cheap.
-    """
-    _write_steps(db, _step_rows(fingerprints, assignments, now))
-
-
 class StepWriter:
     """The engine's step writes, each at once (`every` = 1, the daemon) or `every` steps together.
 
-    A bulk loop (`cluster`, the bench) commits every few hundred steps anyway
+    Same rows as `save_fingerprint` + `save_assignments`, with plain SQL: no per-row table
+    introspection, because the engine writes after every article and must stay cheap. A bulk loop (`cluster`, the bench) commits every few hundred steps anyway
     (storage.group_commit); there, four statements of one row per step cost more than the
     rows: in a 4,000-step test on a 60k-article database, 62 us a step one by one and 27 us
     batched 64 at a time. Buffered rows are written in step order, so the tables end as
